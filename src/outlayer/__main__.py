@@ -1,0 +1,3 @@
+from outlayer.cli import main
+
+raise SystemExit(main())

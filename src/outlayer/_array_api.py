@@ -1,0 +1,138 @@
+"""The array-library layer: which namespace an input belongs to, and the checks every function shares.
+
+NumPy arrays, Python scalars and lists are handled by NumPy itself (NumPy >= 2 implements the
+array API standard in its main namespace), so ``import outlayer`` needs NumPy only. Anything else
+(torch, JAX, CuPy, array-api-strict) goes through ``array_api_compat``, imported on first use, and
+the computation then happens in that library, on that device, differentiable by its autograd.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "array_namespace",
+    "as_float",
+    "as_ints",
+    "compute_dtype",
+    "first_index",
+    "format_index",
+    "require_logits",
+]
+
+Array = Any
+_PYTHON_OR_NUMPY = (int, float, bool, complex, list, tuple, np.ndarray, np.generic)
+
+
+def array_namespace(*arrays: object) -> ModuleType:
+    """The namespace to compute in: NumPy for NumPy/Python input, else array-api-compat's wrapper."""
+    foreign = [a for a in arrays if a is not None and not isinstance(a, _PYTHON_OR_NUMPY)]
+    if not foreign:
+        return np
+    import array_api_compat  # lazy: only non-NumPy callers pay for it
+
+    return array_api_compat.array_namespace(*foreign)
+
+
+def _device(x: Array, xp: ModuleType) -> Any:
+    if xp is np:
+        return None
+    import array_api_compat
+
+    return array_api_compat.device(x)
+
+
+def asarray_like(value: object, like: Array, xp: ModuleType, dtype: Any = None) -> Array:
+    """``value`` as an array of ``xp`` on the same device as ``like``."""
+    if xp is np:
+        return np.asarray(value, dtype=dtype)
+    return xp.asarray(value, dtype=dtype, device=_device(like, xp))
+
+
+def compute_dtype(dtype: Any, xp: ModuleType) -> Any:
+    """float16 and bfloat16 are computed in float32: their 8- or 11-bit mantissas lose the softmax."""
+    return xp.float32 if xp.finfo(dtype).bits < 32 else dtype
+
+
+def default_float(xp: ModuleType) -> Any:
+    return xp.asarray(0.0).dtype
+
+
+def format_index(index: tuple[int, ...]) -> str:
+    return str(index[0]) if len(index) == 1 else str(index)
+
+
+def first_index(mask: Array, xp: ModuleType) -> tuple[int, ...]:
+    """Index of the first True entry of ``mask`` (which must have one), in C order."""
+    if mask.ndim == 0:
+        return ()
+    positions = xp.nonzero(mask)  # C order in NumPy, torch and array-api-strict
+    return tuple(int(p[0]) for p in positions)
+
+
+def _scalar(x: Array) -> float:
+    return float(x) if x.ndim == 0 else float(x[()])
+
+
+def as_float(x: object, xp: ModuleType | None = None, *, name: str = "logits") -> tuple[Array, ModuleType, Any]:
+    """``x`` as a real floating array in its compute dtype; returns (array, namespace, dtype to return).
+
+    Integer input is promoted to the library's default float; complex and boolean input is refused.
+    """
+    xp = array_namespace(x) if xp is None else xp
+    if not hasattr(x, "dtype") or xp is np:
+        x = np.asarray(x) if xp is np else xp.asarray(x)
+    if xp.isdtype(x.dtype, "bool") or xp.isdtype(x.dtype, "complex floating"):
+        raise ValueError(f"{name} must be real numbers, got dtype {x.dtype}")
+    if not xp.isdtype(x.dtype, "real floating"):
+        x = xp.astype(x, default_float(xp))
+    out_dtype = x.dtype
+    work = compute_dtype(out_dtype, xp)
+    if work != out_dtype:
+        x = xp.astype(x, work)
+    return x, xp, out_dtype
+
+
+def require_logits(x: Array, xp: ModuleType, *, name: str = "logits") -> None:
+    """Logits are finite or -inf (a masked class). NaN and +inf have no softmax: refuse them."""
+    bad = xp.isnan(x) | (x == float("inf"))
+    if bool(xp.any(bad)):
+        index = first_index(bad, xp)
+        raise ValueError(f"{name} must be finite or -inf, got {_scalar(x[index])} at index {format_index(index)}")
+
+
+def as_ints(labels: object, xp: ModuleType, *, name: str = "labels") -> Array:
+    """Integer class ids as int64; float arrays holding whole numbers are accepted, 1.5 or NaN are not."""
+    if xp is np:
+        labels = np.asarray(labels)
+    elif not hasattr(labels, "dtype"):
+        labels = xp.asarray(labels)
+    if xp.isdtype(labels.dtype, "bool"):
+        raise ValueError(f"{name} must be integers, got booleans")
+    if xp.isdtype(labels.dtype, "integral"):
+        return xp.astype(labels, xp.int64)
+    if not xp.isdtype(labels.dtype, "real floating"):
+        raise ValueError(f"{name} must be integers, got dtype {labels.dtype}")
+    whole = xp.isfinite(labels) & (labels == xp.round(labels))
+    if not bool(xp.all(whole)):
+        index = first_index(~whole, xp)
+        raise ValueError(f"{name} must be integers, got {_scalar(labels[index])} at index {format_index(index)}")
+    return xp.astype(labels, xp.int64)
+
+
+def check_temperature(temperature: float) -> float:
+    temperature = float(temperature)
+    if not (temperature > 0.0 and np.isfinite(temperature)):
+        raise ValueError(f"temperature must be a positive finite number, got {temperature}")
+    return temperature
+
+
+def normalize_axis(axis: int, ndim: int, *, name: str = "axis") -> int:
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {axis!r}")
+    if not -max(ndim, 1) <= axis < max(ndim, 1):
+        raise ValueError(f"{name} {axis} is out of range for an array with {ndim} dimension(s)")
+    return int(axis) % max(ndim, 1)

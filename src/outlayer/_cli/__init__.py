@@ -1,0 +1,1 @@
+"""One module per ``outlayer`` sub-command (see :mod:`outlayer.cli`)."""

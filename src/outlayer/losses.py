@@ -1,0 +1,651 @@
+"""Classification losses on logits, each with its exact gradient written beside it.
+
+Every loss takes **logits** (softmax or sigmoid happens inside, as in PyTorch) and has a twin
+``<loss>_with_grad`` returning ``(loss, dloss/dlogits)``. The gradient is the closed form, not
+autograd; tests check it against finite differences and torch autograd.
+
+Shapes and conventions shared by the softmax losses:
+
+* ``logits`` has a class axis ``axis`` (default -1) of size K; the other axes are the batch.
+* ``target`` is either integer class ids with the batch shape, or rows with the logits' shape
+  (probabilities for cross-entropy: one-hot or soft).
+* ``reduction``: ``"none"`` returns one value per sample (batch shape); ``"sum"`` adds them;
+  ``"mean"`` divides the sum by the total weight of the samples that count (see each loss).
+  A mean over nothing (an empty batch, every target ignored, zero total weight) is **0 with a
+  zero gradient**, not NaN: such a batch carries no signal, and a NaN would poison a running
+  average of losses and every parameter it touched. (PyTorch returns NaN; Keras returns 0.)
+* With ``reduction="none"`` the gradient holds each sample's gradient of its own loss,
+  which is also the gradient of the sum.
+* float16 and bfloat16 logits are computed in float32; results come back in the logits' dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal
+
+from outlayer._array_api import (
+    as_float,
+    as_ints,
+    asarray_like,
+    first_index,
+    format_index,
+    normalize_axis,
+    require_logits,
+)
+from outlayer.activations import _sigmoid_parts, _softmax_parts
+
+__all__ = [
+    "LOSS_NAMES",
+    "Loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_grad",
+    "cross_entropy",
+    "cross_entropy_with_grad",
+    "get_loss",
+    "mse",
+    "mse_with_grad",
+    "nll_loss",
+    "nll_loss_with_grad",
+]
+
+Array = Any
+Reduction = Literal["none", "mean", "sum"]
+INF = float("inf")
+
+
+# ------------------------------------------------------------------------------------------------
+# Shared plumbing: class axis to rows, target parsing, reductions.
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class _Rows:
+    """Logits (or log-probabilities) as an (M, K) matrix with the class axis last."""
+
+    z: Array
+    xp: Any
+    out_dtype: Any
+    shape: tuple[int, ...]  # the caller's logits shape
+    axis: int  # the caller's class axis, normalised
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return self.shape[: self.axis] + self.shape[self.axis + 1 :]
+
+    def to_rows(self, array: Array) -> Array:
+        """An array of the caller's logits shape as (M, K) rows."""
+        xp = self.xp
+        moved = xp.moveaxis(array, self.axis, -1) if self.axis != len(self.shape) - 1 else array
+        return xp.reshape(moved, (-1, self.shape[self.axis]))
+
+    def from_rows(self, rows: Array) -> Array:
+        """(M, K) rows back to the caller's layout and dtype."""
+        xp = self.xp
+        moved_shape = self.batch_shape + (self.shape[self.axis],)
+        out = xp.reshape(rows, moved_shape)
+        if self.axis != len(self.shape) - 1:
+            out = xp.moveaxis(out, -1, self.axis)
+        return xp.astype(out, self.out_dtype)
+
+
+def _as_rows(logits: Array, axis: int, *, name: str = "logits") -> _Rows:
+    z, xp, out_dtype = as_float(logits, name=name)
+    if z.ndim == 0:
+        raise ValueError(f"{name} must have a class axis, got a 0-d array")
+    axis = normalize_axis(axis, z.ndim)
+    require_logits(z, xp, name=name)
+    rows = _Rows(z, xp, out_dtype, tuple(int(n) for n in z.shape), axis)
+    rows.z = rows.to_rows(z)
+    return rows
+
+
+@dataclass
+class _Target:
+    """A parsed target: integer ids (M,) with a keep-mask, or float rows (M, K)."""
+
+    ids: Array | None = None  # ignored entries replaced by 0 so they can index safely
+    keep: Array | None = None  # (M,) bool, False where target == ignore_index
+    rows: Array | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def is_target(self, rows: _Rows) -> Array:
+        """(M, K) bool: column == id. The only place ids meet the class axis, and only for gradients."""
+        xp = rows.xp
+        classes = asarray_like(list(range(rows.z.shape[1])), rows.z, xp, dtype=xp.int64)
+        return self.ids[:, None] == classes
+
+
+def _parse_target(
+    target: Array,
+    rows: _Rows,
+    *,
+    ignore_index: int | None = None,
+    rows_allowed: bool = True,
+    rows_nonnegative: bool = True,
+) -> _Target:
+    xp = rows.xp
+    if not hasattr(target, "dtype") or xp.__name__ == "numpy":
+        target = asarray_like(target, rows.z, xp)
+    num_classes = rows.shape[rows.axis]
+    batch_shape = rows.batch_shape
+    shape = tuple(int(n) for n in target.shape)
+    if xp.isdtype(target.dtype, "integral") and not xp.isdtype(target.dtype, "bool"):
+        if shape != batch_shape:
+            raise ValueError(
+                f"target class ids of shape {shape} do not match logits of shape {rows.shape}: "
+                f"expected shape {batch_shape} (the logits without class axis {rows.axis})"
+            )
+        ids = xp.reshape(as_ints(target, xp, name="target"), (-1,))
+        ignored = ids == ignore_index if ignore_index is not None else xp.zeros_like(ids, dtype=xp.bool)
+        bad = ((ids < 0) | (ids >= num_classes)) & ~ignored
+        if bool(xp.any(bad)):
+            flat = first_index(bad, xp)[0]
+            index = _unravel(flat, batch_shape)
+            where = f" at index {format_index(index)}" if index else ""
+            raise ValueError(
+                f"target {int(ids[flat])}{where} is out of range for {num_classes} classes (valid: 0..{num_classes - 1})"
+            )
+        keep = ~ignored
+        return _Target(ids=xp.where(keep, ids, xp.zeros_like(ids)), keep=keep)
+    if xp.isdtype(target.dtype, "real floating"):
+        if not rows_allowed:
+            raise ValueError(f"target must be integer class ids, got dtype {target.dtype}")
+        if shape != rows.shape:
+            hint = " (cast class ids to an integer dtype)" if shape == batch_shape else ""
+            raise ValueError(
+                f"target rows of shape {shape} do not match logits of shape {rows.shape}{hint}"
+            )
+        if ignore_index is not None:
+            raise ValueError("ignore_index applies to class-id targets only; zero the rows of probability targets instead")
+        t = xp.astype(rows.to_rows(target), rows.z.dtype)
+        bad = ~xp.isfinite(t) | (t < 0) if rows_nonnegative else ~xp.isfinite(t)
+        if bool(xp.any(bad)):
+            index = first_index(xp.moveaxis(xp.reshape(bad, batch_shape + (num_classes,)), -1, rows.axis), xp)
+            kind = "finite and non-negative" if rows_nonnegative else "finite"
+            value = float(xp.reshape(target, rows.shape)[index])
+            raise ValueError(f"target rows must be {kind}, got {value} at index {format_index(index)}")
+        return _Target(rows=t)
+    raise ValueError(f"target must be integer class ids or float rows, got dtype {target.dtype}")
+
+
+def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    index = []
+    for n in reversed(shape):
+        index.append(flat % n)
+        flat //= n
+    return tuple(reversed(index))
+
+
+def _class_weight(weight: Array | None, rows: _Rows, *, name: str = "weight") -> Array | None:
+    if weight is None:
+        return None
+    xp = rows.xp
+    w = asarray_like(weight, rows.z, xp)
+    w = xp.astype(w, rows.z.dtype)
+    num_classes = rows.shape[rows.axis]
+    if tuple(w.shape) != (num_classes,):
+        raise ValueError(f"{name} must have shape ({num_classes},) (one per class), got {tuple(w.shape)}")
+    bad = ~xp.isfinite(w) | (w < 0)
+    if bool(xp.any(bad)):
+        i = first_index(bad, xp)[0]
+        raise ValueError(f"{name} must be finite and non-negative, got {float(w[i])} for class {i}")
+    return w
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+
+
+def _check_ignore_index(ignore_index: int | None) -> None:
+    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
+        raise ValueError(f"ignore_index must be an integer or None, got {ignore_index!r}")
+
+
+def _reduce(
+    rows: _Rows,
+    loss_rows: Array,
+    grad_rows: Array | None,
+    reduction: str,
+    denominator_rows: Array | None,
+) -> tuple[Array, Array | None]:
+    """Apply the reduction to per-sample losses and their per-sample gradients.
+
+    ``denominator_rows`` is each sample's weight in a mean (None: every sample counts 1).
+    """
+    xp = rows.xp
+    if reduction == "none":
+        loss = xp.astype(xp.reshape(loss_rows, rows.batch_shape), rows.out_dtype)
+    else:
+        loss = xp.sum(loss_rows)
+        if reduction == "mean":
+            total = xp.sum(denominator_rows) if denominator_rows is not None else xp.asarray(
+                float(loss_rows.shape[0]), dtype=loss_rows.dtype
+            )
+            counts = total > 0
+            # a mean over nothing is 0 with zero gradient (module docstring): divide by 1 there
+            scale = xp.where(counts, 1.0 / xp.where(counts, total, xp.ones_like(total)), xp.zeros_like(total))
+            loss = loss * scale
+            if grad_rows is not None:
+                grad_rows = grad_rows * scale
+        loss = xp.astype(loss, rows.out_dtype)
+    grad = rows.from_rows(grad_rows) if grad_rows is not None else None
+    return loss, grad
+
+
+# ------------------------------------------------------------------------------------------------
+# Negative log-likelihood of class ids: the piece cross-entropy shares.
+# ------------------------------------------------------------------------------------------------
+def _nll_rows(log_probs: Array, target: _Target, w: Array | None, xp: Any) -> tuple[Array, Array]:
+    """Per-sample ``-w_y log p_y`` (0 where ignored) and each sample's weight ``w_y`` (0 where ignored).
+
+    Reads one entry per row: class ids never become a one-hot matrix.
+    """
+    picked = xp.take_along_axis(log_probs, target.ids[:, None], axis=1)[:, 0]
+    w_y = xp.take(w, target.ids) if w is not None else xp.ones_like(picked)
+    # where, not a product: an ignored row whose logit is -inf must give 0, not 0 * inf = NaN
+    loss = xp.where(target.keep, -w_y * picked, xp.zeros_like(picked))
+    return loss, xp.where(target.keep, w_y, xp.zeros_like(w_y))
+
+
+def _nll_rows_grad(target: _Target, rows: _Rows, sample_weight: Array) -> Array:
+    """d(-w_y log p_y)/d(log p): -w_y at the target column, 0 elsewhere and on ignored rows."""
+    xp = rows.xp
+    zeros = xp.zeros_like(rows.z)
+    return xp.where(target.is_target(rows), -sample_weight[:, None] + zeros, zeros)
+
+
+def _nll(log_probs, target, weight, ignore_index, reduction, axis, need_grad):  # noqa: ANN001, ANN202
+    _check_reduction(reduction)
+    _check_ignore_index(ignore_index)
+    rows = _as_rows(log_probs, axis, name="log_probs")
+    parsed = _parse_target(target, rows, ignore_index=ignore_index, rows_allowed=False)
+    w = _class_weight(weight, rows)
+    loss_rows, sample_weight = _nll_rows(rows.z, parsed, w, rows.xp)
+    grad_rows = _nll_rows_grad(parsed, rows, sample_weight) if need_grad else None
+    return _reduce(rows, loss_rows, grad_rows, reduction, sample_weight)
+
+
+def nll_loss(
+    log_probs: Array,
+    target: Array,
+    *,
+    weight: Array | None = None,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    axis: int = -1,
+) -> Array:
+    """Negative log-likelihood of integer targets given log-probabilities (as ``torch.nn.functional.nll_loss``).
+
+    Per sample ``l_n = -w_{y_n} log_probs[n, y_n]``; samples with ``y_n == ignore_index`` give 0.
+    ``mean`` divides by ``sum_n w_{y_n}`` over the samples not ignored.
+
+    Args:
+      log_probs: (..., K, ...) log-probabilities, class axis ``axis``.
+      target: integer class ids, the batch shape.
+      weight: optional (K,) non-negative class weights.
+      ignore_index: a target value to skip, or None.
+      reduction: "none" | "mean" | "sum".
+      axis: the class axis.
+    """
+    return _nll(log_probs, target, weight, ignore_index, reduction, axis, need_grad=False)[0]
+
+
+def nll_loss_with_grad(
+    log_probs: Array,
+    target: Array,
+    *,
+    weight: Array | None = None,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    axis: int = -1,
+) -> tuple[Array, Array]:
+    """``nll_loss`` and its gradient w.r.t. ``log_probs``: ``-w_y`` at each target, scaled by the reduction."""
+    return _nll(log_probs, target, weight, ignore_index, reduction, axis, need_grad=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Cross-entropy.
+# ------------------------------------------------------------------------------------------------
+def _check_smoothing(label_smoothing: float) -> float:
+    eps = float(label_smoothing)
+    if not 0.0 <= eps <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    return eps
+
+
+def _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduction, axis, need_grad):  # noqa: ANN001, ANN202
+    _check_reduction(reduction)
+    _check_ignore_index(ignore_index)
+    eps = _check_smoothing(label_smoothing)
+    rows = _as_rows(logits, axis)
+    parsed = _parse_target(target, rows, ignore_index=ignore_index)
+    w = _class_weight(weight, rows)
+    xp, z = rows.xp, rows.z
+    probs, log_probs = _softmax_parts(z, 1, xp)
+
+    # Label smoothing mixes the target with the uniform distribution over the classes whose logit
+    # is finite: a -inf logit is a class that cannot occur, and spreading mass onto it would make
+    # the loss infinite (PyTorch spreads eps/K over all K classes and returns inf there).
+    finite = xp.isfinite(z)
+    log_probs_finite = xp.where(finite, log_probs, xp.zeros_like(log_probs))
+    uniform = None
+    if eps > 0.0 or parsed.rows is not None:
+        valid = xp.astype(finite, z.dtype)
+        n_valid = xp.sum(valid, axis=1, keepdims=True)
+        uniform = valid / xp.where(n_valid > 0, n_valid, xp.ones_like(n_valid))
+    w_uniform = (w * uniform if w is not None else uniform) if uniform is not None else None
+
+    if parsed.ids is not None:
+        # l_n = (1 - eps) * (-w_y log p_y) + eps * (-sum_c w_c u_c log p_c)
+        nll, sample_weight = _nll_rows(log_probs, parsed, w, xp)
+        loss_rows = nll
+        if eps > 0.0:
+            smooth = -xp.sum(w_uniform * log_probs_finite, axis=1)
+            loss_rows = (1.0 - eps) * nll + eps * xp.where(parsed.keep, smooth, xp.zeros_like(smooth))
+        grad_rows = None
+        if need_grad:
+            # dl/dz = (sum_c w_c q_c) p - w * q  with q = (1 - eps) onehot(y) + eps u
+            # (the log-softmax Jacobian applied to d l / d log p = -w * q)
+            weight_mass = sample_weight * (1.0 - eps)
+            grad_rows = weight_mass[:, None] * probs + (1.0 - eps) * _nll_rows_grad(parsed, rows, sample_weight)
+            if eps > 0.0:
+                smooth_mass = xp.sum(w_uniform, axis=1)
+                keep = xp.astype(parsed.keep, z.dtype)[:, None]
+                grad_rows = grad_rows + eps * keep * (smooth_mass[:, None] * probs - w_uniform)
+        return _reduce(rows, loss_rows, grad_rows, reduction, sample_weight)
+
+    # Probability rows: l_n = -sum_c w_c q_c log p_c with q = (1 - eps) t + eps u.
+    t = parsed.rows
+    q = (1.0 - eps) * t + eps * uniform if eps > 0.0 else t
+    wq = w * q if w is not None else q
+    loss_rows = -xp.sum(wq * log_probs_finite, axis=1)
+    # target mass on a class whose logit is -inf: that outcome has probability 0, the loss is inf
+    impossible = xp.any((q > 0) & ~finite, axis=1)
+    loss_rows = xp.where(impossible, xp.full_like(loss_rows, INF), loss_rows)
+    # mean divides by each row's target weight sum_c w_c t_c (= w_y for a one-hot row), so one-hot
+    # rows and their integer ids agree; PyTorch divides by N here (pytorch#107680)
+    sample_weight = xp.sum(w * t, axis=1) if w is not None else None
+    grad_rows = xp.sum(wq, axis=1)[:, None] * probs - wq if need_grad else None
+    return _reduce(rows, loss_rows, grad_rows, reduction, sample_weight)
+
+
+def cross_entropy(
+    logits: Array,
+    target: Array,
+    *,
+    weight: Array | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "mean",
+    axis: int = -1,
+) -> Array:
+    """Softmax cross-entropy from logits: ``l_n = -sum_c w_c q_{n,c} log softmax(z_n)_c``.
+
+    The maximum-likelihood loss for a categorical output: with a one-hot target it is
+    ``-log p_y``, the negative log-probability the model gives the true class.
+
+    Args:
+      logits: (..., K, ...) unnormalised scores, class axis ``axis``; finite or -inf (a class
+        that cannot occur).
+      target: integer class ids with the batch shape, or rows of the logits' shape holding a
+        (one-hot or soft) distribution per sample.
+      weight: optional (K,) non-negative class weights ``w_c``.
+      ignore_index: a class-id value whose samples give 0 loss and 0 gradient and do not count
+        in the mean (class-id targets only).
+      label_smoothing: eps in [0, 1]; the target becomes ``q = (1 - eps) t + eps u`` with ``u``
+        uniform over the classes whose logit is finite (so -inf logits stay harmless).
+      reduction: "none" (per sample), "sum", or "mean" = sum / total target weight, where a
+        sample's weight is ``w_{y_n}`` (ids, 0 if ignored) or ``sum_c w_c t_{n,c}`` (rows; 1
+        each without class weights). Integer ids and their one-hot rows give the same value.
+        A mean over nothing is 0.
+      axis: the class axis (PyTorch uses dim 1 for K-dimensional inputs; pass ``axis=1``).
+
+    Returns:
+      The loss: a scalar, or the batch shape for ``reduction="none"``.
+
+    Equals ``torch.nn.functional.cross_entropy`` except where PyTorch is not self-consistent:
+    weighted probability targets (divided by N there), -inf logits with smoothing (inf there),
+    and a mean over nothing (NaN there).
+    """
+    return _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduction, axis, need_grad=False)[0]
+
+
+def cross_entropy_with_grad(
+    logits: Array,
+    target: Array,
+    *,
+    weight: Array | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "mean",
+    axis: int = -1,
+) -> tuple[Array, Array]:
+    """``cross_entropy`` and its exact gradient w.r.t. the logits.
+
+    Closed form per sample: ``dl/dz = (sum_c w_c q_c) softmax(z) - w * q``; without class
+    weights that is simply ``softmax(z) - q``, "prediction minus target". Its size never falls
+    below ``1 - p_y`` for the true class, so a confidently wrong prediction gets a large push.
+    The reduction scales it (1/total weight for "mean").
+    """
+    return _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduction, axis, need_grad=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Mean squared error, on probabilities (the lecture's) or on raw outputs (Hui & Belkin's square loss).
+# ------------------------------------------------------------------------------------------------
+def _mse(logits, target, on, reduction, axis, true_class_weight, true_class_target, need_grad):  # noqa: ANN001, ANN202
+    _check_reduction(reduction)
+    if on not in ("probs", "logits"):
+        raise ValueError(f"on must be 'probs' or 'logits', got {on!r}")
+    k, big_m = float(true_class_weight), float(true_class_target)
+    if not (k > 0 and k < INF):
+        raise ValueError(f"true_class_weight must be a positive finite number, got {true_class_weight}")
+    if not abs(big_m) < INF:
+        raise ValueError(f"true_class_target must be finite, got {true_class_target}")
+    rows = _as_rows(logits, axis)
+    parsed = _parse_target(target, rows, rows_nonnegative=False)
+    xp, z = rows.xp, rows.z
+    t = parsed.rows if parsed.rows is not None else xp.astype(parsed.is_target(rows), z.dtype)
+    y = _softmax_parts(z, 1, xp)[0] if on == "probs" else z
+
+    # Hui & Belkin's rescaling: the true class's term gets weight k and target M
+    # (generalised to soft rows as weight 1 + (k - 1) t_i and target M t_i).
+    element_weight = 1.0 + (k - 1.0) * t if k != 1.0 else None
+    residual = y - (big_m * t if big_m != 1.0 else t)
+    squared = residual * residual
+    loss_rows = xp.sum(element_weight * squared if element_weight is not None else squared, axis=1)
+
+    grad_rows = None
+    if need_grad:
+        dloss_dy = 2.0 * (element_weight * residual if element_weight is not None else residual)
+        if on == "probs":
+            # chain rule through softmax: J^T g with J = diag(p) - p p^T, i.e. p * (g - <g, p>).
+            # Every factor carries a p: where p is near 0 or 1 the gradient vanishes, whatever g.
+            grad_rows = y * (dloss_dy - xp.sum(dloss_dy * y, axis=1, keepdims=True))
+        else:
+            grad_rows = dloss_dy
+    return _reduce(rows, loss_rows, grad_rows, reduction, None)
+
+
+def mse(
+    logits: Array,
+    target: Array,
+    *,
+    on: Literal["probs", "logits"] = "probs",
+    reduction: Reduction = "mean",
+    axis: int = -1,
+    true_class_weight: float = 1.0,
+    true_class_target: float = 1.0,
+) -> Array:
+    """Squared error between outputs and target rows, summed over classes: ``e_n = sum_i (y_i - t_i)^2``.
+
+    ``y = softmax(logits)`` for ``on="probs"`` (the lecture's MSE for classification) or the raw
+    logits for ``on="logits"`` (the square loss of Hui & Belkin 2021). ``t`` is the one-hot row of
+    an integer id, or any finite real row of the logits' shape.
+
+    No 1/2 and no 1/K: ``reduction="mean"`` averages ``e_n`` over samples only.
+    ``torch.nn.MSELoss()(softmax(z), t)`` averages over classes too, so it equals this / K.
+
+    Args:
+      true_class_weight: k in Hui & Belkin's rescaling: the true class's term is weighted by k.
+      true_class_target: M: the true class's target value is M instead of 1.
+        (For soft rows: element weight ``1 + (k - 1) t_i``, target ``M t_i``.)
+    """
+    return _mse(logits, target, on, reduction, axis, true_class_weight, true_class_target, need_grad=False)[0]
+
+
+def mse_with_grad(
+    logits: Array,
+    target: Array,
+    *,
+    on: Literal["probs", "logits"] = "probs",
+    reduction: Reduction = "mean",
+    axis: int = -1,
+    true_class_weight: float = 1.0,
+    true_class_target: float = 1.0,
+) -> tuple[Array, Array]:
+    """``mse`` and its exact gradient w.r.t. the logits.
+
+    On logits: ``2 (y - t)``. On probabilities: ``J^T 2 (p - t)`` where ``J = diag(p) - p p^T`` is
+    the softmax Jacobian, i.e. ``p * (g - sum_j g_j p_j)`` with ``g = 2 (p - t)``. Every component
+    is multiplied by a probability, so when softmax saturates (one p near 1, the rest near 0) the
+    gradient goes to 0 even if the prediction is wrong: MSE's flat corner.
+    """
+    return _mse(logits, target, on, reduction, axis, true_class_weight, true_class_target, need_grad=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Binary cross-entropy with logits.
+# ------------------------------------------------------------------------------------------------
+def _broadcast_weight(value: Array | None, like: Array, xp: Any, name: str) -> Array | None:
+    if value is None:
+        return None
+    array = xp.astype(asarray_like(value, like, xp), like.dtype)
+    try:
+        array = xp.broadcast_to(array, like.shape)
+    except (ValueError, RuntimeError) as exc:
+        raise ValueError(f"{name} of shape {tuple(array.shape)} does not broadcast to logits of shape {tuple(like.shape)}") from exc
+    bad = ~xp.isfinite(array) | (array < 0)
+    if bool(xp.any(bad)):
+        index = first_index(bad, xp)
+        raise ValueError(f"{name} must be finite and non-negative, got {float(array[index])} at index {format_index(index)}")
+    return array
+
+
+def _bce(logits, target, pos_weight, weight, reduction, need_grad):  # noqa: ANN001, ANN202
+    _check_reduction(reduction)
+    z, xp, out_dtype = as_float(logits)
+    require_logits(z, xp)
+    t = asarray_like(target, z, xp) if (not hasattr(target, "dtype") or xp.__name__ == "numpy") else target
+    if tuple(t.shape) != tuple(z.shape):
+        raise ValueError(f"target of shape {tuple(t.shape)} does not match logits of shape {tuple(z.shape)}")
+    t = xp.astype(t, z.dtype)
+    bad = ~((t >= 0) & (t <= 1))
+    if bool(xp.any(bad)):
+        index = first_index(bad, xp)
+        raise ValueError(f"target must lie in [0, 1], got {float(t[index])} at index {format_index(index)}")
+    pw = _broadcast_weight(pos_weight, z, xp, "pos_weight")
+    w = _broadcast_weight(weight, z, xp, "weight")
+
+    sig, log_sig = _sigmoid_parts(z, xp)
+    _, log_sig_neg = _sigmoid_parts(-z, xp)  # log(1 - sigmoid(z)) = log sigmoid(-z), stable for large z
+    zeros = xp.zeros_like(z)
+    # where, not products: a -inf logit with t = 0 must give 0, not 0 * -inf = NaN
+    positive = xp.where(t > 0, t * log_sig, zeros)
+    negative = xp.where(t < 1, (1.0 - t) * log_sig_neg, zeros)
+    loss = -((pw * positive if pw is not None else positive) + negative)
+    if w is not None:
+        loss = w * loss
+
+    grad = None
+    if need_grad:
+        # d/dz: (1 - t) sigmoid(z) - pw t (1 - sigmoid(z)); with pw = 1 this is sigmoid(z) - t
+        pull = t * (1.0 - sig)
+        grad = (1.0 - t) * sig - (pw * pull if pw is not None else pull)
+        if w is not None:
+            grad = w * grad
+    if reduction == "none":
+        return xp.astype(loss, out_dtype), (xp.astype(grad, out_dtype) if grad is not None else None)
+    count = 1
+    for n in z.shape:
+        count *= int(n)
+    scale = 1.0 / count if (reduction == "mean" and count > 0) else (0.0 if reduction == "mean" else 1.0)
+    total = xp.sum(loss) * scale
+    return xp.astype(total, out_dtype), (xp.astype(grad * scale, out_dtype) if grad is not None else None)
+
+
+def binary_cross_entropy(
+    logits: Array,
+    target: Array,
+    *,
+    pos_weight: Array | None = None,
+    weight: Array | None = None,
+    reduction: Reduction = "mean",
+) -> Array:
+    """Sigmoid cross-entropy from logits, elementwise (as ``torch.nn.functional.binary_cross_entropy_with_logits``).
+
+    ``l = -w [pw t log sigmoid(z) + (1 - t) log sigmoid(-z)]`` for targets ``t`` in [0, 1]
+    (soft targets allowed). Computed through log-sigmoid, never ``log(sigmoid(z))``, so large
+    logits do not round to log 0.
+
+    Args:
+      logits: any shape.
+      target: same shape as logits, values in [0, 1].
+      pos_weight: weight of the positive term, broadcast along the last axis (e.g. one per class);
+        ``n_negative / n_positive`` balances a skewed label.
+      weight: elementwise rescaling, broadcastable to logits.
+      reduction: "none", "sum", or "mean" over all elements (0 for an empty input).
+    """
+    return _bce(logits, target, pos_weight, weight, reduction, need_grad=False)[0]
+
+
+def binary_cross_entropy_with_grad(
+    logits: Array,
+    target: Array,
+    *,
+    pos_weight: Array | None = None,
+    weight: Array | None = None,
+    reduction: Reduction = "mean",
+) -> tuple[Array, Array]:
+    """``binary_cross_entropy`` and its gradient w.r.t. the logits: ``w [(1 - t) sigmoid(z) - pw t (1 - sigmoid(z))]``."""
+    return _bce(logits, target, pos_weight, weight, reduction, need_grad=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Registry: the losses the lab compares, by name.
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Loss:
+    """A named softmax-output loss: ``value(logits, target, **kw)`` and ``with_grad(logits, target, **kw)``."""
+
+    name: str
+    description: str
+    value: Callable[..., Array]
+    with_grad: Callable[..., tuple[Array, Array]]
+
+
+_REGISTRY: dict[str, Loss] = {
+    loss.name: loss
+    for loss in (
+        Loss("ce", "cross-entropy on softmax probabilities", cross_entropy, cross_entropy_with_grad),
+        Loss("mse", "squared error on softmax probabilities (the lecture's MSE)",
+             partial(mse, on="probs"), partial(mse_with_grad, on="probs")),
+        Loss("mse-logits", "squared error on raw logits (Hui & Belkin 2021)",
+             partial(mse, on="logits"), partial(mse_with_grad, on="logits")),
+        Loss("ce-smooth", "cross-entropy with label smoothing 0.1",
+             partial(cross_entropy, label_smoothing=0.1), partial(cross_entropy_with_grad, label_smoothing=0.1)),
+    )
+}
+
+#: Names accepted by :func:`get_loss`, in display order.
+LOSS_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def get_loss(name: str) -> Loss:
+    """The registered loss called ``name`` (one of :data:`LOSS_NAMES`); keyword arguments can override its defaults."""
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown loss {name!r}; choose from {', '.join(LOSS_NAMES)}") from None

@@ -1,0 +1,38 @@
+"""PyTorch front end: drop-in losses backed by outlayer's fused kernels.
+
+Importing :mod:`outlayer.torch` imports torch; ``import outlayer`` never does. Names are
+loaded lazily from their modules so that each piece can be imported on its own.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "CrossEntropyLoss",
+    "LinearCrossEntropyLoss",
+    "cross_entropy",
+    "linear_cross_entropy",
+    "vocab_parallel_cross_entropy",
+    "vocab_parallel_linear_cross_entropy",
+]
+
+_WHERE = {
+    "cross_entropy": "outlayer.torch._ce",
+    "CrossEntropyLoss": "outlayer.torch._ce",
+    "linear_cross_entropy": "outlayer.torch._linear",
+    "LinearCrossEntropyLoss": "outlayer.torch._linear",
+    "vocab_parallel_cross_entropy": "outlayer.torch._parallel",
+    "vocab_parallel_linear_cross_entropy": "outlayer.torch._parallel",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'outlayer.torch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
