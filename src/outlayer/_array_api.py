@@ -37,7 +37,7 @@ def array_namespace(*arrays: object) -> ModuleType:
     return array_api_compat.array_namespace(*foreign)
 
 
-def _device(x: Array, xp: ModuleType) -> Any:
+def device_of(x: Array, xp: ModuleType) -> Any:
     if xp is np:
         return None
     import array_api_compat
@@ -49,7 +49,7 @@ def asarray_like(value: object, like: Array, xp: ModuleType, dtype: Any = None) 
     """``value`` as an array of ``xp`` on the same device as ``like``."""
     if xp is np:
         return np.asarray(value, dtype=dtype)
-    return xp.asarray(value, dtype=dtype, device=_device(like, xp))
+    return xp.asarray(value, dtype=dtype, device=device_of(like, xp))
 
 
 def compute_dtype(dtype: Any, xp: ModuleType) -> Any:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from outlayer._array_api import (
+    device_of,
     as_float,
     asarray_like,
     check_temperature,
@@ -56,10 +57,18 @@ def _shifted_exp(z: Array, axis: int, xp: Any) -> tuple[Array, Array, Array]:
     Subtracting the row max makes the largest exponent exp(0) = 1, so nothing overflows; a row
     that is all -inf has max -inf, and we shift it by 0 instead so exp gives 0, not NaN.
     """
+    if z.shape[axis] == 0:  # no classes: an empty sum (0), whose log is -inf; max has no identity
+        kept = tuple(1 if i == axis else n for i, n in enumerate(z.shape))
+        zeros = xp.zeros(kept, dtype=z.dtype, **_device_kw(z, xp))
+        return zeros, z, zeros
     m = xp.max(z, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     e = xp.exp(z - m)
     return m, e, xp.sum(e, axis=axis, keepdims=True)
+
+
+def _device_kw(z: Array, xp: Any) -> dict[str, Any]:
+    return {} if xp.__name__ == "numpy" else {"device": device_of(z, xp)}
 
 
 def _softmax_parts(z: Array, axis: int, xp: Any) -> tuple[Array, Array]:

@@ -94,6 +94,8 @@ def _as_rows(logits: Array, axis: int, *, name: str = "logits") -> _Rows:
     if z.ndim == 0:
         raise ValueError(f"{name} must have a class axis, got a 0-d array")
     axis = normalize_axis(axis, z.ndim)
+    if int(z.shape[axis]) == 0:
+        raise ValueError(f"{name} of shape {tuple(int(n) for n in z.shape)} have no classes along axis {axis}")
     require_logits(z, xp, name=name)
     rows = _Rows(z, xp, out_dtype, tuple(int(n) for n in z.shape), axis)
     rows.z = rows.to_rows(z)
@@ -447,19 +449,29 @@ def _mse(logits, target, on, reduction, axis, true_class_weight, true_class_targ
     rows = _as_rows(logits, axis)
     parsed = _parse_target(target, rows, rows_nonnegative=False)
     xp, z = rows.xp, rows.z
-    t = parsed.rows if parsed.rows is not None else xp.astype(parsed.is_target(rows), z.dtype)
     y = _softmax_parts(z, 1, xp)[0] if on == "probs" else z
 
     # Hui & Belkin's rescaling: the true class's term gets weight k and target M
     # (generalised to soft rows as weight 1 + (k - 1) t_i and target M t_i).
-    element_weight = 1.0 + (k - 1.0) * t if k != 1.0 else None
-    residual = y - (big_m * t if big_m != 1.0 else t)
-    squared = residual * residual
-    loss_rows = xp.sum(element_weight * squared if element_weight is not None else squared, axis=1)
+    if parsed.ids is not None:
+        # class ids: e = sum_{i != y} y_i^2 + k (y_y - M)^2, read without building one-hot rows
+        y_true = xp.take_along_axis(y, parsed.ids[:, None], axis=1)[:, 0]
+        others = xp.sum(y * y, axis=1) - y_true * y_true
+        loss_rows = others + k * (y_true - big_m) ** 2
+        if need_grad:
+            target_column = parsed.is_target(rows)
+            dloss_dy = xp.where(target_column, 2.0 * k * (y - big_m), 2.0 * y)
+    else:
+        t = parsed.rows
+        element_weight = 1.0 + (k - 1.0) * t if k != 1.0 else None
+        residual = y - (big_m * t if big_m != 1.0 else t)
+        squared = residual * residual
+        loss_rows = xp.sum(element_weight * squared if element_weight is not None else squared, axis=1)
+        if need_grad:
+            dloss_dy = 2.0 * (element_weight * residual if element_weight is not None else residual)
 
     grad_rows = None
     if need_grad:
-        dloss_dy = 2.0 * (element_weight * residual if element_weight is not None else residual)
         if on == "probs":
             # chain rule through softmax: J^T g with J = diag(p) - p p^T, i.e. p * (g - <g, p>).
             # Every factor carries a p: where p is near 0 or 1 the gradient vanishes, whatever g.

@@ -1,0 +1,145 @@
+"""``outlayer compare``: train the seeds' network with each loss on real data and compare.
+
+Prints a summary table (or, with ``--json``, the object :func:`outlayer.experiments.compare`
+returns); ``--out DIR`` also writes per-epoch records (JSON + CSV) and the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from typing import Any
+
+__all__ = ["configure", "format_summary", "run"]
+
+_LOSSES = ("ce", "mse", "mse-logits", "ce-smooth", "scalar")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default="digits",
+                        help="digits (default), iris, wine, synthetic, ordinal, or a .csv / .npz file")
+    parser.add_argument("--label-column", default=None, metavar="NAME|INDEX",
+                        help="CSV: the column holding the labels (default: the last one)")
+    parser.add_argument("--losses", nargs="+", default=["ce", "mse"], choices=_LOSSES, metavar="LOSS",
+                        help=f"losses to compare, among {', '.join(_LOSSES)} (default: ce mse)")
+    parser.add_argument("--init", default="confident", choices=("gentle", "confident"),
+                        help="gentle: standard small output weights; confident: initial logits with std 30")
+    parser.add_argument("--optimizer", default="sgd", choices=("sgd", "momentum", "adam"))
+    parser.add_argument("--seeds", type=_positive_int, default=5, help="runs per loss (default 5)")
+    parser.add_argument("--epochs", type=_positive_int, default=30, help="epochs per run (default 30)")
+    parser.add_argument("--lr", type=_positive_float, nargs="+", default=None, metavar="LR",
+                        help="learning rate: one for all losses, or one per loss (default: per-loss defaults)")
+    parser.add_argument("--tune-lr", action="store_true",
+                        help="pick each loss's learning rate from a grid on the validation split")
+    parser.add_argument("--hidden", type=_positive_int, nargs="+", default=[64], metavar="WIDTH",
+                        help="hidden layer widths (default: one layer of 64)")
+    parser.add_argument("--activation", default="sigmoid", choices=("sigmoid", "relu"))
+    parser.add_argument("--batch-size", type=_positive_int, default=32)
+    parser.add_argument("--target-accuracy", type=float, default=0.9,
+                        help="report the first epoch reaching this test accuracy (default 0.9)")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the train/validation/test split")
+    parser.add_argument("--smoothing", type=float, default=None, help="ce-smooth: label smoothing (default 0.1)")
+    parser.add_argument("--mse-k", type=_positive_float, default=None,
+                        help="mse-logits: weight k of the true class's term (Hui & Belkin)")
+    parser.add_argument("--mse-m", type=float, default=None,
+                        help="mse-logits: target M of the true class (Hui & Belkin)")
+    parser.add_argument("--quick", action="store_true", help="small settings for a smoke test: 2 seeds, 5 epochs")
+    parser.add_argument("--out", default=None, metavar="DIR", help="write records and figures to DIR")
+    parser.add_argument("--json", action="store_true", help="print the full result as one JSON object")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+
+
+def _cell(stats: dict[str, Any], digits: int = 3) -> str:
+    if stats["mean"] is None:
+        return "-"
+    text = f"{stats['mean']:.{digits}f}"
+    if stats["ci95"] is not None:
+        text += f" [{stats['ci95'][0]:.{digits}f}, {stats['ci95'][1]:.{digits}f}]"
+    return text
+
+
+def format_summary(result: dict[str, Any], elapsed: float | None = None) -> str:
+    """The human-readable table: one row per loss, means with their 95 % intervals."""
+    config = result["config"]
+    lines = [
+        f"dataset {config['dataset']['name']} ({config['dataset']['n_train']} train / {config['dataset']['n_val']} "
+        f"val / {config['dataset']['n_test']} test, {config['dataset']['n_classes']} classes), {config['init']} start, "
+        f"{config['optimizer']}, hidden {config['hidden']} {config['activation']}, {len(config['seeds'])} seeds x "
+        f"{config['epochs']} epochs, lr {config['lr_source']}",
+    ]
+    header = ("loss", "lr", "test accuracy [95% CI]", "test NLL", "ECE", f"epochs to {config['target_accuracy']:g}",
+              "|dL/dz| wrong")
+    rows = [header]
+    for loss, entry in result["summary"].items():
+        reach = entry["epochs_to_target"]
+        reached = f"{reach['mean']:.1f} ({reach['reached']}/{reach['runs']})" if reach["mean"] is not None else \
+            f"never (0/{reach['runs']})"
+        rows.append((loss, f"{entry['lr']:g}", _cell(entry["test_accuracy"]), _cell(entry["test_nll"]),
+                     _cell(entry["test_ece"]), reached, _cell(entry["grad_misclassified"])))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    if result.get("tuning"):
+        lines.append("learning rates tuned on the validation split: " +
+                     ", ".join(f"{loss} {rate:g}" for loss, rate in config["lr"].items()))
+    if result.get("figures"):
+        lines.append(f"wrote {len(result['figures'])} figure files and {len(result['files'])} record files")
+    if elapsed is not None:
+        lines.append(f"took {elapsed:.1f} s")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from outlayer.cli import UsageError
+    from outlayer.experiments import compare
+
+    seeds, epochs = (2, 5) if args.quick else (args.seeds, args.epochs)
+    if not 0.0 < args.target_accuracy <= 1.0:
+        raise UsageError(f"--target-accuracy must lie in (0, 1], got {args.target_accuracy}")
+    if args.lr is not None and len(args.lr) not in (1, len(args.losses)):
+        raise UsageError(f"--lr takes one value or one per loss ({len(args.losses)}), got {len(args.lr)}")
+    if args.lr is not None and args.tune_lr:
+        raise UsageError("--lr and --tune-lr exclude each other: give learning rates or tune them")
+    options: dict[str, Any] = {"hidden": tuple(args.hidden), "activation": args.activation,
+                               "batch_size": args.batch_size, "target_accuracy": args.target_accuracy,
+                               "split_seed": args.split_seed, "label_column": args.label_column}
+    for flag, key, loss in (("smoothing", "label_smoothing", "ce-smooth"), ("mse_k", "true_class_weight", "mse-logits"),
+                            ("mse_m", "true_class_target", "mse-logits")):
+        value = getattr(args, flag)
+        if value is not None:
+            if loss not in args.losses:
+                raise UsageError(f"--{flag.replace('_', '-')} applies to {loss}, which is not in --losses")
+            options[key] = value
+    start = time.perf_counter()
+    result = compare(args.dataset, tuple(args.losses), init=args.init, optimizer=args.optimizer, seeds=seeds,
+                     epochs=epochs, lr=args.lr, tune_lr=args.tune_lr, out_dir=args.out,
+                     progress=not args.no_progress, **options)
+    elapsed = time.perf_counter() - start
+    if args.json:
+        sys.stdout.write(json.dumps(result, allow_nan=False) + "\n")
+    else:
+        sys.stdout.write(format_summary(result, elapsed) + "\n")
+    return 0

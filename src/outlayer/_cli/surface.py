@@ -1,0 +1,124 @@
+"""``outlayer surface``: error surfaces, gradient fields and descent paths of CE vs MSE.
+
+Prints the key figures (or, with ``--json``, the whole object of :func:`outlayer.surface.run`)
+and writes the figures as PNG and SVG when ``--out DIR`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+__all__ = ["configure", "run"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``outlayer surface``; every default is the lecture's setting."""
+    from outlayer import surface
+
+    parser.add_argument("--out", metavar="DIR", help="write the figures (PNG + SVG) to this folder")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    parser.add_argument("--losses", nargs="+", metavar="LOSS", help="losses to compare (default: all registered)")
+    parser.add_argument("--classes", type=int, default=3, metavar="K", help="number of classes (default 3)")
+    parser.add_argument("--target", type=int, default=0, metavar="T", help="correct class, 0-based (default 0)")
+    parser.add_argument("--swept", type=int, nargs=2, default=(0, 1), metavar=("I", "J"),
+                        help="the two logits to sweep, 0-based (default 0 1: y1 and y2)")
+    parser.add_argument("--fixed", type=float, nargs="+", default=[-1000.0], metavar="V",
+                        help="value(s) of the other logits: one for all or one per class (default -1000)")
+    parser.add_argument("--range", type=float, nargs=2, default=surface.LECTURE_LIMITS, metavar=("LO", "HI"),
+                        help="sweep range of both swept logits (default -10 10)")
+    parser.add_argument("--resolution", type=int, default=surface.DEFAULT_RESOLUTION, metavar="N",
+                        help=f"grid points per axis (default {surface.DEFAULT_RESOLUTION})")
+    parser.add_argument("--start", type=float, nargs=2, default=None, metavar=("U", "V"),
+                        help="start of the descent paths (default: the wrong-but-confident corner)")
+    parser.add_argument("--optimizers", nargs="+", default=list(surface.DEFAULT_OPTIMIZERS), metavar="OPT",
+                        help="optimisers for the descent paths: sgd, momentum, adam (default all three)")
+    parser.add_argument("--lr", type=float, default=surface.DEFAULT_LR,
+                        help=f"learning rate of every path (default {surface.DEFAULT_LR})")
+    parser.add_argument("--steps", type=int, default=surface.DEFAULT_STEPS,
+                        help=f"step budget of every path (default {surface.DEFAULT_STEPS})")
+    parser.add_argument("--goal", type=float, default=surface.DEFAULT_GOAL,
+                        help=f"p(target) a path must reach (default {surface.DEFAULT_GOAL})")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the lab; bad values raise ValueError (one line, exit 2 via :func:`outlayer.cli.main`)."""
+    from outlayer import surface
+
+    options: dict[str, Any] = {
+        "num_classes": args.classes,
+        "target": args.target,
+        "swept": tuple(args.swept),
+        "fixed": args.fixed[0] if len(args.fixed) == 1 else tuple(args.fixed),
+        "limits": tuple(args.range),
+        "resolution": args.resolution,
+        "start": tuple(args.start) if args.start is not None else None,
+        "optimizers": tuple(args.optimizers),
+        "lr": args.lr,
+        "steps": args.steps,
+        "goal": args.goal,
+    }
+    if args.losses:
+        options["losses"] = tuple(args.losses)
+    result = surface.run(out_dir=args.out, **options)
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True, allow_nan=False))
+    else:
+        print(summary(result, out_dir=args.out))
+    return 0
+
+
+def _fmt(value: float | None, spec: str = ".3g") -> str:
+    return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else format(value, spec)
+
+
+def _steps(value: int | None) -> str:
+    return "never" if value is None else str(value)
+
+
+def summary(result: dict[str, Any], out_dir: str | None = None) -> str:
+    """The key figures of a :func:`outlayer.surface.run` result as a short plain-text table."""
+    setup = result["setup"]
+    names = setup["swept_names"]
+    fixed = ", ".join(f"y{int(c) + 1} = {v:g}" for c, v in setup["fixed"].items())
+    lines = [
+        f"{setup['num_classes']} classes, target class {setup['target'] + 1}, sweeping {names[0]}, {names[1]} "
+        f"over [{setup['limits'][0]:g}, {setup['limits'][1]:g}]" + (f", {fixed}" if fixed else ""),
+        f"start ({names[0]}, {names[1]}) = ({setup['start'][0]:g}, {setup['start'][1]:g}); lr {setup['lr']:g}, "
+        f"{setup['steps']} steps for every loss and optimiser; goal p(target) >= {setup['goal']:g}",
+        "",
+    ]
+    optimizers = setup["optimizers"]
+    header = f"{'loss':<12}{'corner loss':>13}{'corner |grad|':>15}{'center |grad|':>15}"
+    header += "".join(f"{'steps ' + opt:>15}" for opt in optimizers)
+    lines.append(header)
+    for name, entry in result["losses"].items():
+        row = f"{name:<12}{_fmt(entry['corner']['loss']):>13}{_fmt(entry['corner']['grad_norm']):>15}"
+        row += f"{_fmt(entry['center']['grad_norm']):>15}"
+        row += "".join(f"{_steps(entry['paths'][opt]['steps_to_p90']):>15}" for opt in optimizers)
+        lines.append(row)
+    lines.append("")
+    ratio = result.get("corner_grad_norm_ratio_ce_mse")
+    if ratio is not None:
+        lines.append(f"corner gradient norm CE / MSE: {ratio:.3g}")
+    adam = (result.get("adam_vs_plateau") or {}).get("adam")
+    if adam is not None:
+        sgd = (result.get("adam_vs_plateau") or {}).get("sgd")
+        lines.append(
+            f"Adam: MSE reaches the goal in {_steps(adam['steps_to_p90']['mse'])} steps vs CE "
+            f"{_steps(adam['steps_to_p90']['ce'])}; first step from the corner MSE/CE "
+            f"{_fmt(adam['first_step_ratio_mse_ce'])}"
+            + (f" (plain GD: {_fmt(sgd['first_step_ratio_mse_ce'])})" if sgd is not None else "")
+        )
+    sweep = result.get("lr_sweep")
+    if sweep:
+        rates = ", ".join(f"{rate:g}" for rate in sweep["lrs"])
+        lines.append(f"plain-GD steps to the goal at lr {rates}:")
+        for name, counts in sweep["steps_to_p90"].items():
+            lines.append(f"  {name:<12}" + ", ".join(_steps(c) for c in counts))
+    if result.get("figures"):
+        lines.append("")
+        lines.append(f"figures written to {out_dir}: " + ", ".join(sorted(result["figures"].values())))
+    return "\n".join(lines)

@@ -1,0 +1,364 @@
+"""The Numba body of the fused softmax-cross-entropy kernel (imported only on first use).
+
+Importing this module imports numba and registers a few tiny overloads; nothing is compiled
+until :func:`compiled_kernel` is first called. :mod:`outlayer.kernels.cpu` is the public face.
+
+One row ``z`` (V logits, class weights ``w``, target ``y``, smoothing ``eps``) costs two passes:
+
+1. online max / sum of exponentials, in chunks that stay in L1: per chunk the max ``cm``; when it
+   beats the running max ``m`` the running sum is rescaled, ``s <- s * exp(m - cm)``; then
+   ``s += sum exp(z_c - m)``. With smoothing the same pass counts the finite logits ``K`` and
+   sums ``w_c`` and ``w_c z_c`` over them. Then ``lse = m + log s`` and
+   ``l = W_q * lse - Z_q`` with ``q = (1-eps) onehot(y) + eps/K [z_c finite]``,
+   ``W_q = sum_c w_c q_c`` and ``Z_q = sum_c w_c q_c z_c``.
+2. (gradient only) ``g_c = scale * (W_q * exp(z_c - lse) - w_c q_c)``, written once per element;
+   the read of ``z_c`` precedes the write of ``g_c`` so ``g`` may be ``z`` itself.
+
+So the logits are read twice (the second read mostly from cache) and the gradient written once.
+bfloat16 rows arrive as their raw ``uint16`` bits and are widened to float32 in registers; the
+gradient is rounded back to bfloat16 bits (round to nearest even) as it is stored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import prange, types
+from numba.core import cgutils  # noqa: F401  (keeps numba's codegen helpers loaded for intrinsics)
+from numba.extending import intrinsic, overload
+
+__all__ = ["FASTMATH", "compiled_kernel", "exp_f32"]
+
+#: LLVM fast-math flags: reassociation lets the sums and the max vectorise; no ``nnan``/``ninf``,
+#: because -inf logits (masked classes) and NaN must keep their IEEE meaning.
+FASTMATH = {"contract", "reassoc", "arcp", "afn"}
+
+#: Elements per chunk of the online max/sum pass: 4 KiB of float32, well inside L1.
+CHUNK = 1024
+
+_LOG2E = np.float32(1.4426950408889634)
+# ln 2 split in two so that k * _LN2_HI is exact for |k| < 2**9 (Cody-Waite reduction).
+_LN2_HI = np.float32(0.693359375)
+_LN2_LO = np.float32(-2.12194440e-4)
+# Below this exp underflows float32's normal range; the result is flushed to 0 (error < 1.2e-38).
+_EXP_LOW = np.float32(-87.33654)
+_EXP_HIGH = np.float32(88.37626)
+# Minimax polynomial for (exp(r) - 1 - r) / r**2 on |r| <= ln(2)/2 (Cephes expf): ~1 ulp.
+_P0 = np.float32(1.9875691500e-4)
+_P1 = np.float32(1.3981999507e-3)
+_P2 = np.float32(8.3334519073e-3)
+_P3 = np.float32(4.1665795894e-2)
+_P4 = np.float32(1.6666665459e-1)
+_P5 = np.float32(5.0000001201e-1)
+_ONE = np.float32(1.0)
+_HALF = np.float32(0.5)
+_ZERO = np.float32(0.0)
+
+
+@intrinsic
+def _i32_bits_as_f32(typingctx, bits):  # type: ignore[no-untyped-def]
+    """Reinterpret an int32's bits as a float32 (a no-op in the machine code, so it vectorises)."""
+    if bits != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
+@intrinsic
+def _f32_bits_as_u32(typingctx, value):  # type: ignore[no-untyped-def]
+    """Reinterpret a float32's bits as a uint32."""
+    if value != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.uint32(types.float32), codegen
+
+
+@intrinsic
+def _i64_bits_as_f64(typingctx, bits):  # type: ignore[no-untyped-def]
+    """Reinterpret an int64's bits as a float64."""
+    if bits != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+@numba.njit(fastmath=FASTMATH)
+def exp_f32(x: float) -> float:
+    """exp for float32 in plain arithmetic so that LLVM vectorises it (numba has no vector exp
+    without Intel SVML): x = k ln2 + r, exp(x) = 2**k * exp(r), 2**k built from its exponent bits.
+    Exact 0 for x < -87.34 (and for -inf), NaN for NaN."""
+    clamped = min(max(x, _EXP_LOW), _EXP_HIGH)
+    k = np.floor(clamped * _LOG2E + _HALF)  # stays float32 (math.floor would return an int64)
+    r = clamped - k * _LN2_HI - k * _LN2_LO
+    r2 = r * r
+    poly = ((((_P0 * r + _P1) * r + _P2) * r + _P3) * r + _P4) * r + _P5
+    exp_r = poly * r2 + r + _ONE
+    two_k = _i32_bits_as_f32(np.int32((np.int32(k) + np.int32(127)) << np.int32(23)))
+    result = exp_r * two_k
+    # x != x keeps NaN; the clamp alone would turn NaN into a finite number on some targets.
+    return _ZERO if x < _EXP_LOW else (x if x != x else result)
+
+
+def _exp(x):  # type: ignore[no-untyped-def]  # pragma: no cover - replaced by the overload
+    raise NotImplementedError
+
+
+@overload(_exp)
+def _exp_overload(x):  # type: ignore[no-untyped-def]
+    if x == types.float32:
+        return lambda x: exp_f32(x)
+    return lambda x: math.exp(x)
+
+
+def _widen(v):  # type: ignore[no-untyped-def]  # pragma: no cover - replaced by the overload
+    raise NotImplementedError
+
+
+@overload(_widen)
+def _widen_overload(v):  # type: ignore[no-untyped-def]
+    if v == types.uint16:
+        # bfloat16 is the top half of a float32: shift its bits up and reinterpret.
+        return lambda v: _i32_bits_as_f32(np.int32(np.uint32(v) << np.uint32(16)))
+    return lambda v: v
+
+
+def _narrow(value, like):  # type: ignore[no-untyped-def]  # pragma: no cover
+    raise NotImplementedError
+
+
+@overload(_narrow)
+def _narrow_overload(value, like):  # type: ignore[no-untyped-def]
+    """Convert a computed value to the storage type of ``like`` (an element of the output)."""
+    if like == types.uint16:
+
+        def to_bf16_bits(value, like):  # type: ignore[no-untyped-def]
+            bits = _f32_bits_as_u32(np.float32(value))
+            # Round to nearest, ties to even, on the 16 bits that are dropped.
+            rounded = bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))
+            is_nan = (bits & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000)
+            return np.uint16((bits | np.uint32(0x00400000)) >> np.uint32(16)) if is_nan else np.uint16(rounded >> np.uint32(16))
+
+        return to_bf16_bits
+    if like == types.float32:
+        return lambda value, like: np.float32(value)
+    return lambda value, like: np.float64(value)
+
+
+def _compute(value, like):  # type: ignore[no-untyped-def]  # pragma: no cover
+    raise NotImplementedError
+
+
+@overload(_compute)
+def _compute_overload(value, like):  # type: ignore[no-untyped-def]
+    """Convert a scalar to the compute type of a stored element ``like``: float32 for float32 and
+    bfloat16 storage, float64 for float64. Keeping per-element maths in float32 halves the work."""
+    if like in (types.uint16, types.float32):
+        return lambda value, like: np.float32(value)
+    return lambda value, like: np.float64(value)
+
+
+def _order_key(bits):  # type: ignore[no-untyped-def]  # pragma: no cover
+    raise NotImplementedError
+
+
+@overload(_order_key)
+def _order_key_overload(bits):  # type: ignore[no-untyped-def]
+    """Map a float's bits (as a signed int of its width) to an int ordered like the floats.
+
+    LLVM does not vectorise a float max reduction unless NaN is ruled out (numba's fastmath
+    cannot say so for one loop), but it does vectorise an integer max: sign-magnitude floats
+    order like two's-complement ints once the magnitude bits of negatives are flipped. The map
+    is its own inverse. +NaN orders above +inf, so a NaN logit still makes the max NaN.
+    """
+    width = bits.bitwidth
+    magnitude = (1 << (width - 1)) - 1
+    int_type = {16: np.int16, 32: np.int32, 64: np.int64}[width]
+    shift = int_type(width - 1)
+    mask = int_type(magnitude)
+    # The outer cast matters: numba widens int16/int32 arithmetic to int64.
+    return lambda bits: int_type(bits ^ ((bits >> shift) & mask))
+
+
+def _key_as_float(key):  # type: ignore[no-untyped-def]  # pragma: no cover
+    raise NotImplementedError
+
+
+@overload(_key_as_float)
+def _key_as_float_overload(key):  # type: ignore[no-untyped-def]
+    """The float (in the compute type) whose order key is ``key``."""
+    if key == types.int16:
+        return lambda key: _i32_bits_as_f32(np.int32(np.uint32(np.uint16(_order_key(key))) << np.uint32(16)))
+    if key == types.int32:
+        return lambda key: _i32_bits_as_f32(_order_key(key))
+    return lambda key: _i64_bits_as_f64(_order_key(key))
+
+
+@numba.njit(fastmath=FASTMATH)
+def _write_grad_row(z_row, g_row, weight, use_weight, smoothing_on, coef, shift, spread_scaled):  # type: ignore[no-untyped-def]
+    """g_c = coef * exp(z_c - shift) - spread_scaled * w_c [z_c finite]; the target's own term is
+    added by the caller. ``g_row`` may be ``z_row``."""
+    neg_inf = _compute(-np.inf, z_row[0])
+    zero = _compute(0.0, z_row[0])
+    if smoothing_on:
+        for c in range(z_row.size):
+            z_c = _widen(z_row[c])
+            w_c = _compute(weight[c], z_row[0]) if use_weight else _compute(1.0, z_row[0])
+            g = coef * _exp(z_c - shift) - (spread_scaled * w_c if z_c > neg_inf else zero)
+            g_row[c] = _narrow(g, g_row[c])
+    else:
+        for c in range(z_row.size):
+            g_row[c] = _narrow(coef * _exp(_widen(z_row[c]) - shift), g_row[c])
+
+
+@numba.njit(fastmath=FASTMATH)
+def _write_grad_row_in_place(row, weight, use_weight, smoothing_on, coef, shift, spread_scaled):  # type: ignore[no-untyped-def]
+    """:func:`_write_grad_row` with ``g_row`` = ``z_row``, written with one array so that LLVM
+    sees each element read then overwritten (two arguments would get a failing overlap check)."""
+    neg_inf = _compute(-np.inf, row[0])
+    zero = _compute(0.0, row[0])
+    if smoothing_on:
+        for c in range(row.size):
+            z_c = _widen(row[c])
+            w_c = _compute(weight[c], row[0]) if use_weight else _compute(1.0, row[0])
+            g = coef * _exp(z_c - shift) - (spread_scaled * w_c if z_c > neg_inf else zero)
+            row[c] = _narrow(g, row[c])
+    else:
+        for c in range(row.size):
+            row[c] = _narrow(coef * _exp(_widen(row[c]) - shift), row[c])
+
+
+def _kernel_body(
+    logits: np.ndarray,
+    logit_bits: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray,
+    use_weight: bool,
+    ignore_index: int,
+    use_ignore: bool,
+    smoothing: float,
+    grad_scale: float,
+    with_grad: bool,
+    grad: np.ndarray,
+    in_place: bool,
+    row_loss: np.ndarray,
+) -> None:
+    """Per-row losses into ``row_loss`` (float64, (N,)) and, if ``with_grad``, ``grad_scale`` times
+    each row's gradient into ``grad`` ((N, V), may alias ``logits``).
+
+    logits: (N, V) float32, float64 or bfloat16 bits (uint16); logit_bits: the same memory viewed
+    as signed ints of the same width (for the vectorised max); weight: (V,) in the compute type
+    (read only if ``use_weight``); in_place: ``grad`` is ``logits`` (then ``grad`` is not read).
+    See the module docstring for the maths.
+    """
+    n_rows, n_classes = logits.shape
+    for n in prange(n_rows):
+        # 1-D row views: indexing the 2-D arrays makes LLVM emit gathers instead of vector loads.
+        z_row = logits[n]
+        bits_row = logit_bits[n]
+        g_row = grad[n] if with_grad else grad[0]
+        y = target[n]
+        if use_ignore and y == ignore_index:
+            row_loss[n] = 0.0
+            if with_grad:
+                for c in range(n_classes):
+                    g_row[c] = _narrow(0.0, g_row[c])
+            continue
+        z_y = float(_widen(z_row[y]))
+        w_y = float(weight[y]) if use_weight else 1.0
+        neg_inf = _compute(-np.inf, z_row[0])
+        zero = _compute(0.0, z_row[0])
+        one = _compute(1.0, z_row[0])
+        # Pass 1: online max / sum of exponentials, one L1-sized chunk at a time.
+        running_max = neg_inf
+        sum_exp = 0.0
+        finite_count = 0
+        finite_weight_sum = 0.0
+        finite_weighted_logit_sum = 0.0
+        for start in range(0, n_classes, CHUNK):
+            # Slices indexed from 0: numba then knows indices are non-negative and drops its
+            # negative-index wrap-around, which would otherwise turn vector loads into gathers.
+            z_chunk = z_row[start : start + CHUNK]
+            bits_chunk = bits_row[start : start + CHUNK]
+            max_key = _order_key(bits_chunk[0])
+            for c in range(1, bits_chunk.size):
+                max_key = max(max_key, _order_key(bits_chunk[c]))
+            chunk_max = _key_as_float(max_key)
+            if chunk_max > running_max or chunk_max != chunk_max:
+                # Rescale the sum taken against the old max (exp(-inf) = 0 on the first chunk).
+                sum_exp *= math.exp(float(running_max) - float(chunk_max))
+                running_max = chunk_max
+            chunk_sum = zero  # summed in the compute type so that the loop vectorises
+            for c in range(z_chunk.size):
+                chunk_sum += _exp(_widen(z_chunk[c]) - running_max)
+            sum_exp += float(chunk_sum)
+            if smoothing > 0.0:
+                chunk_count = 0
+                chunk_weight_sum = zero
+                chunk_logit_sum = zero
+                w_chunk = weight[start : start + CHUNK] if use_weight else weight
+                for c in range(z_chunk.size):
+                    z_c = _widen(z_chunk[c])
+                    is_finite = z_c > neg_inf
+                    w_c = w_chunk[c] if use_weight else one
+                    chunk_count += 1 if is_finite else 0
+                    chunk_weight_sum += w_c if is_finite else zero
+                    chunk_logit_sum += w_c * z_c if is_finite else zero
+                finite_count += chunk_count
+                finite_weight_sum += float(chunk_weight_sum)
+                finite_weighted_logit_sum += float(chunk_logit_sum)
+        log_sum_exp = float(running_max) + math.log(sum_exp)
+        # q = (1 - eps) onehot(y) + eps/K on the K finite classes; a term whose weight w_c q_c is 0
+        # contributes 0, so a -inf logit that carries no target mass never makes the loss NaN.
+        target_mass = (1.0 - smoothing) * w_y
+        weighted_mass = target_mass  # W_q = sum_c w_c q_c
+        loss = target_mass * (log_sum_exp - z_y) if target_mass != 0.0 else 0.0
+        spread = 0.0
+        if smoothing > 0.0 and finite_count > 0:
+            spread = smoothing / finite_count
+            weighted_mass += spread * finite_weight_sum
+            loss += spread * (finite_weight_sum * log_sum_exp - finite_weighted_logit_sum)
+        row_loss[n] = loss
+        if not with_grad:
+            continue
+        # Pass 2: g_c = scale * (W_q p_c - w_c q_c), reading z_c before writing g_c.
+        coef = _compute(grad_scale * weighted_mass, z_row[0])
+        shift = _compute(log_sum_exp, z_row[0])
+        spread_scaled = _compute(grad_scale * spread, z_row[0])
+        if in_place:
+            _write_grad_row_in_place(z_row, weight, use_weight, smoothing > 0.0, coef, shift, spread_scaled)
+        else:
+            _write_grad_row(z_row, g_row, weight, use_weight, smoothing > 0.0, coef, shift, spread_scaled)
+        # The target's own term -scale (1 - eps) w_y, from the saved z_y: with an in-place
+        # gradient z_row[y] is gone, and re-reading a rounded bfloat16 would round twice.
+        g_y = float(coef) * math.exp(z_y - log_sum_exp) - grad_scale * target_mass
+        if smoothing > 0.0 and z_y > -np.inf:
+            g_y -= grad_scale * spread * w_y
+        g_row[y] = _narrow(g_y, g_row[y])
+
+
+_CACHE: dict[bool, Callable[..., None]] = {}
+
+
+def compiled_kernel(parallel: bool = True) -> Callable[..., None]:
+    """The jitted kernel (``parallel`` = threads over rows). Compiled on first call per dtype;
+    cached on disk when the package folder (or NUMBA_CACHE_DIR) is writable, in memory otherwise."""
+    if parallel not in _CACHE:
+        try:
+            kernel = numba.njit(parallel=parallel, fastmath=FASTMATH, cache=True, nogil=True)(_kernel_body)
+        except (RuntimeError, OSError):  # no writable cache location: compile in memory each process
+            kernel = numba.njit(parallel=parallel, fastmath=FASTMATH, cache=False, nogil=True)(_kernel_body)
+        _CACHE[parallel] = kernel
+    return _CACHE[parallel]

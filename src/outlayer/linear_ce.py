@@ -1,0 +1,309 @@
+"""Linear layer + cross-entropy without the full logits matrix (NumPy).
+
+For hidden states ``H`` (N, d), a classifier ``W`` (V, d) and an optional bias ``b`` (V,), the
+logits are ``Z = H @ W.T + b`` (N, V). With many classes (V = 32k-256k) ``Z`` and its gradient are
+the largest tensors of training, so this module never holds more than ``chunk_size`` rows of them:
+for each block of rows it computes the block's logits, asks the core (or the fused kernel) for the
+loss and ``dZ`` of that block, and immediately folds ``dZ`` into
+
+    dH[rows] = dZ_rows @ W          (chunk, d)
+    dW      += dZ_rows.T @ H[rows]  (V, d)
+    db      += sum_rows dZ_rows     (V,)
+
+which is the chain rule through ``Z = H W^T + b``. A ``"mean"`` has a global denominator (the total
+class weight of the non-ignored rows of the *whole* batch), so every block is reduced with
+``"sum"`` and scaled by that denominator, computed once up front from the targets.
+
+The cross-entropy itself (its weights, ``ignore_index``, label smoothing and gradient) is the
+core's: :func:`outlayer.losses.cross_entropy_with_grad`, or the fused kernel
+:func:`outlayer.kernels.cross_entropy_fused` when it is available, which writes ``dZ`` over the
+block's logits in place. This module only chunks and applies the chain rule.
+
+:mod:`outlayer.torch` has the autograd-aware twin, :func:`outlayer.torch.linear_cross_entropy`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_CHUNK_BYTES",
+    "default_chunk_size",
+    "linear_cross_entropy",
+    "linear_cross_entropy_with_grad",
+]
+
+Array = Any
+
+# Target size of one block of logits. Chosen by measurement (benchmarks/bench_linear_ce.py
+# --chunk-sweep, N=8192 d=1024 V=32000 float32): blocks of 8-64 MiB ran within 3% of each other
+# and of the naive time; smaller blocks make the dW update a thin, slower matmul.
+DEFAULT_CHUNK_BYTES = 32 * 2**20
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def default_chunk_size(n_rows: int, n_classes: int, itemsize: int = 4) -> int:
+    """Rows per block so that one block of logits takes about :data:`DEFAULT_CHUNK_BYTES`.
+
+    At least 1 row and at most ``n_rows`` (a small batch is one block).
+    """
+    rows = DEFAULT_CHUNK_BYTES // max(1, n_classes * itemsize)
+    return int(max(1, min(max(n_rows, 1), rows)))
+
+
+def check_chunk_size(chunk_size: object) -> int | None:
+    """``None`` (choose by size) or a positive int; anything else is a ValueError naming it."""
+    if chunk_size is None:
+        return None
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    return int(chunk_size)
+
+
+def check_linear_shapes(
+    hidden_shape: tuple[int, ...],
+    weight_shape: tuple[int, ...],
+    target_shape: tuple[int, ...],
+    bias_shape: tuple[int, ...] | None,
+) -> tuple[int, int, int]:
+    """Validate the shapes of ``hidden @ weight.T + bias`` against ``target``; returns (N, d, V)."""
+    if len(hidden_shape) != 2:
+        raise ValueError(f"hidden must be 2-D (N, d), got shape {tuple(hidden_shape)}")
+    if len(weight_shape) != 2:
+        raise ValueError(f"weight must be 2-D (V, d), got shape {tuple(weight_shape)}")
+    n_rows, dim = hidden_shape
+    n_classes = weight_shape[0]
+    if weight_shape[1] != dim:
+        raise ValueError(
+            f"hidden shape {tuple(hidden_shape)} and weight shape {tuple(weight_shape)} disagree on d: "
+            f"expected weight of shape (V, {dim})"
+        )
+    if tuple(target_shape) != (n_rows,):
+        raise ValueError(f"target shape {tuple(target_shape)} does not match hidden shape {tuple(hidden_shape)}: expected ({n_rows},)")
+    if bias_shape is not None and tuple(bias_shape) != (n_classes,):
+        raise ValueError(f"bias shape {tuple(bias_shape)} does not match weight shape {tuple(weight_shape)}: expected ({n_classes},)")
+    return int(n_rows), int(dim), int(n_classes)
+
+
+def check_options(reduction: object, label_smoothing: object) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {', '.join(_REDUCTIONS)}, got {reduction!r}")
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real) or not 0.0 <= float(label_smoothing) <= 1.0:
+        raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+
+
+def check_targets(target: np.ndarray, n_classes: int, ignore_index: int | None) -> None:
+    """Integer class ids in [0, V) or ``ignore_index``; the first bad one is named."""
+    if target.dtype.kind not in "iu":
+        raise ValueError(f"target must hold integer class ids, got dtype {target.dtype}")
+    bad = (target < 0) | (target >= n_classes)
+    if ignore_index is not None:
+        bad &= target != ignore_index
+    if bad.any():
+        where = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"target[{where}] = {int(target[where])} is not a class id in [0, {n_classes}) nor ignore_index={ignore_index}")
+
+
+def mean_denominator(target: np.ndarray, class_weight: np.ndarray | None, ignore_index: int | None) -> float:
+    """The denominator of a ``"mean"``: total class weight of the non-ignored rows (their count without weights)."""
+    kept = target if ignore_index is None else target[target != ignore_index]
+    if class_weight is None:
+        return float(kept.size)
+    return float(np.sum(class_weight[kept], dtype=np.float64))
+
+
+def _block_cross_entropy(
+    logits: np.ndarray,
+    target: np.ndarray,
+    *,
+    class_weight: np.ndarray | None,
+    ignore_index: int | None,
+    label_smoothing: float,
+    reduction: str,
+    with_grad: bool = True,
+) -> tuple[Any, np.ndarray | None]:
+    """Loss and gradient (or None) of one block of logits; the gradient may overwrite ``logits``."""
+    from outlayer import kernels
+
+    # cross_entropy_fused runs the Numba kernel, or the core's reference when numba is missing.
+    if logits.dtype in (np.float32, np.float64) and logits.flags.c_contiguous:
+        return kernels.cross_entropy_fused(
+            logits,
+            target,
+            weight=class_weight,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            reduction=reduction,
+            with_grad=with_grad,
+            grad_out=logits if with_grad else None,  # in place: the block's logits are not needed once dZ exists
+        )
+    from outlayer.losses import cross_entropy, cross_entropy_with_grad
+
+    if not with_grad:
+        options = dict(weight=class_weight, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction)
+        return cross_entropy(logits, target, **options), None
+    return cross_entropy_with_grad(
+        logits,
+        target,
+        weight=class_weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        reduction=reduction,
+    )
+
+
+def _chunked(
+    hidden: Array,
+    weight: Array,
+    target: Array,
+    *,
+    bias: Array | None,
+    class_weight: Array | None,
+    ignore_index: int | None,
+    label_smoothing: float,
+    reduction: str,
+    chunk_size: int | None,
+    with_grad: bool,
+) -> tuple[Any, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    hidden = np.asarray(hidden)
+    weight = np.asarray(weight)
+    target = np.asarray(target)
+    bias = None if bias is None else np.asarray(bias)
+    n_rows, _, n_classes = check_linear_shapes(hidden.shape, weight.shape, target.shape, None if bias is None else bias.shape)
+    if hidden.dtype.kind != "f":
+        raise ValueError(f"hidden must be a float array, got dtype {hidden.dtype}")
+    for name, array in (("weight", weight), ("bias", bias)):
+        if array is not None and array.dtype != hidden.dtype:
+            raise ValueError(f"{name} dtype {array.dtype} does not match hidden dtype {hidden.dtype}")
+    check_options(reduction, label_smoothing)
+    chunk = check_chunk_size(chunk_size) or default_chunk_size(n_rows, n_classes, hidden.dtype.itemsize)
+    check_targets(target, n_classes, ignore_index)
+    if class_weight is not None:
+        class_weight = np.asarray(class_weight, dtype=hidden.dtype)
+        if class_weight.shape != (n_classes,):
+            raise ValueError(f"class_weight shape {class_weight.shape} does not match weight shape {weight.shape}: expected ({n_classes},)")
+
+    scale = 1.0
+    if reduction == "mean":
+        denominator = mean_denominator(target, class_weight, ignore_index)
+        scale = 1.0 / denominator if denominator != 0 else 0.0  # a mean over nothing: 0, zero gradient
+    block_reduction = "none" if reduction == "none" else "sum"
+    # classes per dW update: a (class_block, d) temporary no larger than one block of logits
+    class_block = max(1, (chunk * n_classes) // max(hidden.shape[1], 1))
+
+    dhidden = np.empty_like(hidden) if with_grad else None
+    dweight = np.zeros_like(weight) if with_grad else None
+    dbias = None if bias is None or not with_grad else np.zeros_like(bias)
+    losses: list[Any] = []
+    for start in range(0, n_rows, chunk):
+        rows = slice(start, min(start + chunk, n_rows))
+        logits = hidden[rows] @ weight.T
+        if bias is not None:
+            logits += bias
+        block_loss, dlogits = _block_cross_entropy(
+            logits,
+            target[rows],
+            class_weight=class_weight,
+            ignore_index=ignore_index,
+            label_smoothing=float(label_smoothing),
+            reduction=block_reduction,
+            with_grad=with_grad,
+        )
+        losses.append(block_loss)
+        if dlogits is None:
+            continue
+        if scale != 1.0:
+            dlogits *= scale
+        np.matmul(dlogits, weight, out=dhidden[rows])
+        # dW += dZ^T H in slices of classes: NumPy has no in-place accumulating matmul, and a
+        # whole (V, d) temporary would cost as much memory as dW itself.
+        for lo in range(0, n_classes, class_block):
+            dweight[lo : lo + class_block] += dlogits[:, lo : lo + class_block].T @ hidden[rows]
+        if dbias is not None:
+            dbias += dlogits.sum(axis=0)
+
+    if reduction == "none":
+        loss: Any = np.concatenate([np.reshape(np.asarray(part), (-1,)) for part in losses]) if losses else np.zeros(0, hidden.dtype)
+        loss = loss.astype(hidden.dtype, copy=False)
+    else:
+        total = np.sum(np.asarray([np.asarray(part, dtype=np.float64) for part in losses]), dtype=np.float64)
+        loss = hidden.dtype.type(total * scale)
+    return loss, dhidden, dweight, dbias
+
+
+def linear_cross_entropy_with_grad(
+    hidden: Array,
+    weight: Array,
+    target: Array,
+    *,
+    bias: Array | None = None,
+    class_weight: Array | None = None,
+    ignore_index: int | None = -100,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+    chunk_size: int | None = None,
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Cross-entropy of ``hidden @ weight.T + bias`` and its gradients, one block of rows at a time.
+
+    Args:
+        hidden: (N, d) float array.
+        weight: (V, d) classifier, same dtype as ``hidden``.
+        target: (N,) integer class ids in [0, V), or ``ignore_index`` for rows that do not count.
+        bias: optional (V,), same dtype.
+        class_weight: optional (V,) per-class weights, as ``weight=`` of
+            :func:`outlayer.losses.cross_entropy` (named differently here: ``weight`` is the classifier).
+        ignore_index, label_smoothing, reduction: as :func:`outlayer.losses.cross_entropy`
+            (``"mean"`` divides by the total class weight of the non-ignored rows; a mean over
+            nothing is 0 with zero gradients).
+        chunk_size: rows per block; ``None`` picks :func:`default_chunk_size`. Peak extra memory is
+            one block of logits (chunk_size x V) plus the gradients themselves.
+
+    Returns:
+        ``(loss, dhidden, dweight, dbias)``: ``loss`` is a scalar (``"mean"``/``"sum"``) or (N,)
+        (``"none"``); ``dhidden`` (N, d), ``dweight`` (V, d), ``dbias`` (V,) or None. With
+        ``"none"`` row i of ``dhidden`` is the gradient of row i's own loss and ``dweight``,
+        ``dbias`` are the gradients of the sum of the row losses.
+    """
+    return _chunked(
+        hidden,
+        weight,
+        target,
+        bias=bias,
+        class_weight=class_weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        reduction=reduction,
+        chunk_size=chunk_size,
+        with_grad=True,
+    )
+
+
+def linear_cross_entropy(
+    hidden: Array,
+    weight: Array,
+    target: Array,
+    *,
+    bias: Array | None = None,
+    class_weight: Array | None = None,
+    ignore_index: int | None = -100,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+    chunk_size: int | None = None,
+) -> Any:
+    """The loss of :func:`linear_cross_entropy_with_grad` (same arguments), without computing gradients."""
+    return _chunked(
+        hidden,
+        weight,
+        target,
+        bias=bias,
+        class_weight=class_weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        reduction=reduction,
+        chunk_size=chunk_size,
+        with_grad=False,
+    )[0]

@@ -1,0 +1,169 @@
+"""``outlayer report``: the whole analysis as one self-contained web page.
+
+:func:`build_report` runs the labs (:func:`outlayer.explain.explain`, :func:`outlayer.surface.run`,
+:func:`outlayer.experiments.compare`) and writes::
+
+    DIR/index.html      the page: seven sections and the interactive explorer, inline CSS and JS
+    DIR/figures/*.png   the figures the page shows (the surface lab's also as SVG)
+    DIR/data/*.json     every number the page shows, one file per section, also as CSV (path,value)
+    DIR/.outlayer-report  the marker that makes DIR safe to replace next time
+
+The page opens from disk with no server and makes no network request. The report is built in a
+temporary folder and moved into place at the end (see :mod:`outlayer.report._write`), so a
+failed or interrupted run leaves the previous report intact. The same arguments give identical
+data files, except ``data/run.json`` (the command line and the run time).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from outlayer._io import atomic_write_text
+from outlayer.report._jobs import Plan, all_jobs, default_workers, make_plan, run_jobs
+from outlayer.report._page import Figure, render_page
+from outlayer.report._sections import build_sections
+from outlayer.report._write import MARKER, check_target, staged_folder, write_data
+
+__all__ = ["MARKER", "build_report", "canonical_command"]
+
+#: Distributions whose versions the Reproduce section lists.
+_VERSIONED = ("numpy", "matplotlib", "scikit-learn", "tqdm")
+
+
+def canonical_command(out: str | os.PathLike[str], plan: Plan) -> str:
+    """The ``outlayer report`` command line that reproduces a run of ``plan`` into ``out``."""
+    argv = ["outlayer", "report", "--out", os.fspath(out), "--dataset", plan.dataset, "--seeds", str(plan.seeds)]
+    if plan.quick:
+        argv.append("--quick")
+    return shlex.join(argv)
+
+
+def build_report(
+    out: str | os.PathLike[str] = "outlayer-report",
+    *,
+    dataset: str = "digits",
+    seeds: int | None = None,
+    quick: bool = False,
+    progress: bool = False,
+    workers: int | None = None,
+) -> dict[str, Any]:
+    """Run the analysis and write the report folder ``out``; return where it is and a summary.
+
+    Args:
+      out: the report folder. An existing folder is replaced only if it is empty or an outlayer
+        report (has the :data:`MARKER` file); anything else raises ValueError before any work.
+      dataset: built-in dataset name or a .csv/.npz path for sections 1, 5 and 6.
+      seeds: training seeds per configuration (default 5, quick 2).
+      quick: 2 seeds, 6 epochs and coarser surface grids: a smoke-test run of about 20 s.
+      progress: show a progress bar (on stderr).
+      workers: processes for the labs (default: usable CPUs, at most 4; 1 = no subprocesses).
+
+    Returns:
+      ``{"out", "index" (Paths), "run_time_s", "summary" (lines for the terminal), "sections"}``.
+    """
+    plan = make_plan(dataset, seeds, quick)
+    out = Path(out)
+    check_target(out)  # refuse a foreign folder before minutes of work, not after
+    from outlayer.data import load_dataset
+
+    load_dataset(plan.dataset)  # a bad --dataset fails here, in one line (and warms the import)
+    workers = default_workers() if workers is None else int(workers)
+    if workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers}")
+    from outlayer import __version__
+
+    started = time.perf_counter()
+    marker = json.dumps({"generator": "outlayer report", "version": __version__}) + "\n"
+    with staged_folder(out, marker) as stage:
+        jobs = all_jobs(plan)
+        bar = _progress_bar(len(jobs), progress)
+        try:
+            results = run_jobs(jobs, stage / "figures", workers=workers,
+                               on_done=lambda job: bar.update(1) if bar is not None else None)
+        finally:
+            if bar is not None:
+                bar.close()
+        worked = results.pop("worked-example")
+        results.update(worked["results"])
+        figures = {
+            "temperature": Figure(f"figures/{Path(worked['figures']['report_temperature']).stem}",
+                                  "Softmax of the worked example at three temperatures.", formats=("png",)),
+            "gradients": Figure(f"figures/{Path(worked['figures']['report_gradients']).stem}",
+                                "Gradients of CE and MSE with respect to each logit, for two choices of the true class.",
+                                formats=("png",)),
+        }
+        run = {"command": canonical_command(out, plan), "run_time_s": time.perf_counter() - started, "workers": workers}
+        main_config = results["gentle-sgd"]["config"]
+        reproduce = {"plan": plan.describe(), "seeds": main_config["seeds"], "split_seed": main_config["split_seed"],
+                     "versions": _versions(__version__)}
+        sections = build_sections(results, figures, run, reproduce)
+        for section in sections:
+            write_data(stage / "data", section.key, section.data)
+        write_data(stage / "data", "run", run)
+        subtitle = (f"Every number on this page was computed by outlayer {__version__} in this run "
+                    f"({plan.seeds} seeds{', quick mode' if plan.quick else ''}) and is stored in the data/ folder.")
+        page = render_page(title="The output layer of classification networks", subtitle=subtitle,
+                           sections=sections, version=__version__)
+        atomic_write_text(stage / "index.html", page)
+    return {
+        "out": out,
+        "index": (out / "index.html").resolve(),
+        "run_time_s": run["run_time_s"],
+        "summary": _summary_lines(results, run),
+        "sections": [section.key for section in sections],
+    }
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="outlayer report", unit="lab", file=sys.stderr, leave=False)
+
+
+def _versions(outlayer_version: str) -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {"outlayer": outlayer_version, "python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    versions["platform"] = f"{platform.system()} {platform.machine()}"
+    return versions
+
+
+def _summary_lines(results: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    """A one-screen summary for the terminal (the page has the intervals and the explanations)."""
+
+    def accuracy(cell: str, loss: str) -> str:
+        mean = results[cell]["summary"][loss]["test_accuracy"]["mean"]
+        return "n/a" if mean is None else f"{mean:.1%}"
+
+    def ece(loss: str) -> str:
+        mean = results["gentle-sgd"]["summary"][loss]["test_ece"]["mean"]
+        return "n/a" if mean is None else f"{mean:.3f}"
+
+    name = results["gentle-sgd"]["config"]["dataset"]["name"]
+    worked = results["explain"]
+    surface = results["surface"]
+    ratio = surface.get("corner_grad_norm_ratio_ce_mse")
+    return [
+        f"1 labels     {name}: scalar output {accuracy('gentle-sgd', 'scalar')} vs one-hot + CE "
+        f"{accuracy('gentle-sgd', 'ce')} test accuracy; ordinal: {accuracy('ordinal', 'scalar')} vs {accuracy('ordinal', 'ce')}",
+        f"2 softmax    softmax({worked['logits']}) = [{', '.join(f'{p:.3f}' for p in worked['probabilities'])}]",
+        f"3 loss       target {worked['target']}: CE {worked['cross_entropy']:.4f}, MSE {worked['mse']:.4f}",
+        f"4 surface    corner gradient norm CE / MSE = {ratio:.3g}" if ratio is not None else "4 surface    (no ratio)",
+        f"5 training   confident start, sgd: CE {accuracy('confident-sgd', 'ce')} vs MSE {accuracy('confident-sgd', 'mse')}",
+        f"6 beyond     ECE: CE {ece('ce')}, CE + smoothing {ece('ce-smooth')}, square loss on logits {ece('mse-logits')}",
+        f"7 reproduce  {run['command']}  ({run['run_time_s']:.1f} s on {run['workers']} workers)",
+    ]

@@ -1,0 +1,206 @@
+"""The report's computations: calls into the labs, run in parallel worker processes.
+
+Each job is one call of a lab (:func:`outlayer.surface.run`, :func:`outlayer.experiments.compare`,
+:func:`outlayer.explain.explain`) plus the figures drawn from its result; the report never
+re-computes what a lab returns. Jobs are independent and deterministic, so running them in
+parallel changes the run time only, never a number.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Job", "Plan", "all_jobs", "default_workers", "make_plan", "run_job", "run_jobs"]
+
+#: (init, optimizer) cells of the training section, in reading order.
+TRAINING_CELLS: tuple[tuple[str, str], ...] = (
+    ("gentle", "sgd"),
+    ("confident", "sgd"),
+    ("gentle", "adam"),
+    ("confident", "adam"),
+)
+#: Losses of the "beyond the lecture" section, next to the lecture's two.
+BEYOND_LOSSES: tuple[str, ...] = ("ce", "mse", "mse-logits", "ce-smooth")
+#: Temperatures shown for the worked example.
+TEMPERATURES: tuple[float, ...] = (0.5, 1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one report run computes; ``quick`` trades seeds, epochs and grid points for speed."""
+
+    dataset: str
+    seeds: int
+    epochs: int
+    quick: bool
+    surface_options: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "seeds": self.seeds, "epochs": self.epochs, "quick": self.quick,
+                "surface_options": dict(self.surface_options)}
+
+
+def make_plan(dataset: str, seeds: int | None, quick: bool) -> Plan:
+    """Default: 5 seeds x 20 epochs and the surface lab's own defaults; quick: 2 x 6 and coarse grids."""
+    if seeds is not None and (isinstance(seeds, bool) or int(seeds) != seeds or seeds < 1):
+        raise ValueError(f"--seeds must be a positive integer, got {seeds!r}")
+    if quick:
+        # fewer descent steps: CE escapes the corner in tens of steps, MSE in none of them either way
+        surface = {"resolution": 61, "steps": 200, "map_resolution": 11}
+        return Plan(str(dataset), int(seeds or 2), 6, True, surface)
+    return Plan(str(dataset), int(seeds or 5), 20, False, {})
+
+
+@dataclass(frozen=True)
+class Job:
+    """One lab call: ``kind`` in {"surface", "compare", "explain"}, its keyword arguments, and
+    for compare the figures to draw: stem -> (figure function name in plots.training, losses)."""
+
+    name: str
+    kind: str
+    options: Mapping[str, Any]
+    figures: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    cost: float = 1.0  # relative run time, to start the longest jobs first
+
+
+def training_jobs(plan: Plan) -> list[Job]:
+    """The compare() calls behind sections 1, 5 and 6 (each (init, optimizer) cell once)."""
+    common = {"seeds": plan.seeds, "epochs": plan.epochs}
+    jobs = []
+    for init, optimizer in TRAINING_CELLS:
+        name = f"{init}-{optimizer}"
+        losses: tuple[str, ...] = ("ce", "mse")
+        figures: dict[str, tuple[str, tuple[str, ...]]] = {
+            f"training_{name}_accuracy": ("accuracy_figure", ("ce", "mse")),
+        }
+        if (init, optimizer) == ("gentle", "sgd"):
+            # the main cell also carries section 1 (scalar vs one-hot) and section 6 (beyond)
+            losses = ("scalar", *BEYOND_LOSSES)
+            figures["labels_dataset_accuracy"] = ("accuracy_figure", ("scalar", "ce"))
+            figures["beyond_reliability"] = ("reliability_figure", BEYOND_LOSSES)
+            figures["beyond_learning_curves"] = ("learning_curves_figure", BEYOND_LOSSES)
+        if (init, optimizer) == ("confident", "sgd"):
+            figures["training_confident-sgd_gradients"] = ("gradient_figure", ("ce", "mse"))
+        jobs.append(Job(name, "compare", {"dataset": plan.dataset, "losses": losses, "init": init,
+                                           "optimizer": optimizer, **common}, figures, cost=len(losses)))
+    jobs.append(Job("ordinal", "compare", {"dataset": "ordinal", "losses": ("scalar", "ce"), "init": "gentle",
+                                            "optimizer": "sgd", **common},
+                    {"labels_ordinal_accuracy": ("accuracy_figure", ("scalar", "ce"))}, cost=1.0))
+    return jobs
+
+
+#: explain() calls of sections 2 and 3, by result name.
+EXPLAIN_CALLS: dict[str, dict[str, Any]] = {
+    "explain": {},
+    "explain-rabbit": {"target": "rabbit"},
+    "explain-two": {"logits": (2.0, 1.0), "classes": ("cat", "dog")},
+    **{f"explain-T{t:g}": {"temperature": t} for t in TEMPERATURES},
+}
+
+
+def all_jobs(plan: Plan) -> list[Job]:
+    """Every lab call of a report run: the surface lab, the training cells, the worked example."""
+    worked = Job("worked-example", "explain", {"calls": EXPLAIN_CALLS}, {
+        "report_temperature": ("temperature_figure", tuple(f"explain-T{t:g}" for t in TEMPERATURES)),
+        "report_gradients": ("gradients_figure", ("explain", "explain-rabbit")),
+    }, cost=0.1)
+    surface = Job("surface", "surface", dict(plan.surface_options), cost=4.0 if not plan.quick else 2.0)
+    return [surface, *training_jobs(plan), worked]
+
+
+def default_workers() -> int:
+    """Worker processes: the CPUs this process may use, at most 4 (more only adds start-up cost)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, cpus))
+
+
+# ------------------------------------------------------------------------------------ workers
+def _subset(result: Mapping[str, Any], losses: Sequence[str]) -> dict[str, Any]:
+    """A view of a compare() result restricted to ``losses`` (for a figure about some of them)."""
+    return {**result, "curves": {k: result["curves"][k] for k in losses},
+            "summary": {k: result["summary"][k] for k in losses}}
+
+
+def _slim_compare(result: Mapping[str, Any]) -> dict[str, Any]:
+    """compare()'s result without the per-epoch history of every run (the curves keep its means)."""
+    runs = [{key: run[key] for key in ("loss", "seed", "lr", "diverged", "epochs_to_target", "final")}
+            for run in result["runs"]]
+    return {"config": result["config"], "summary": result["summary"], "curves": result["curves"], "runs": runs}
+
+
+def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
+    """Run one job; figures go to ``figure_dir``; returns the JSON-able result with ``figures``
+    (stem -> file name relative to ``figure_dir``)."""
+    if job.kind == "explain":
+        from outlayer.explain import explain
+        from outlayer.plots import save_figure
+        from outlayer.report import _figures
+
+        explained = {name: explain(**kwargs) for name, kwargs in job.options["calls"].items()}
+        files = {}
+        for stem, (function, names) in job.figures.items():
+            fig = getattr(_figures, function)([explained[name] for name in names])
+            files[stem] = save_figure(fig, figure_dir, stem, formats=("png",))[0].name
+        return {"results": explained, "figures": files}
+    if job.kind == "surface":
+        from outlayer.surface import run
+
+        return run(out_dir=figure_dir, **job.options)
+    if job.kind != "compare":
+        raise ValueError(f"unknown job kind {job.kind!r}")
+    from outlayer.experiments import compare
+    from outlayer.plots import save_figure
+    from outlayer.plots import training
+
+    result = compare(**job.options)
+    slim = _slim_compare(result)
+    slim["figures"] = {}
+    for stem, (function, losses) in job.figures.items():
+        fig = getattr(training, function)(_subset(result, losses))
+        slim["figures"][stem] = save_figure(fig, figure_dir, stem, formats=("png",))[0].name
+    return slim
+
+
+def run_jobs(jobs: Iterable[Job], figure_dir: Path, *, workers: int | None = None,
+             on_done: Callable[[Job], None] | None = None) -> dict[str, dict[str, Any]]:
+    """Run every job (longest first) on ``workers`` processes; results by job name.
+
+    ``workers`` defaults to :func:`default_workers`; 1 runs everything in this process (no pool).
+    """
+    jobs = sorted(jobs, key=lambda job: -job.cost)
+    if workers is None:
+        workers = default_workers()
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict[str, Any]] = {}
+    if workers <= 1:
+        for job in jobs:
+            results[job.name] = run_job(job, str(figure_dir))
+            if on_done is not None:
+                on_done(job)
+        return results
+    pool = _pool(workers)
+    try:
+        futures: dict[Future[dict[str, Any]], Job] = {pool.submit(run_job, job, str(figure_dir)): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            results[job.name] = future.result()  # re-raises a worker's exception here
+            if on_done is not None:
+                on_done(job)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # after a failure: drop the jobs not yet started
+    return results
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    # fork shares the already imported NumPy/scikit-learn with the workers (no second import);
+    # where fork is unavailable (Windows) the platform default is used
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
