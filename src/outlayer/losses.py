@@ -325,6 +325,8 @@ def _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduct
     parsed = _parse_target(target, rows, ignore_index=ignore_index)
     w = _class_weight(weight, rows)
     xp, z = rows.xp, rows.z
+    if parsed.ids is not None and _fused_applies(rows):
+        return _cross_entropy_fused(rows, target, w, ignore_index, eps, reduction, need_grad)
     probs, log_probs = _softmax_parts(z, 1, xp)
 
     # Label smoothing mixes the target with the uniform distribution over the classes whose logit
@@ -371,6 +373,32 @@ def _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduct
     sample_weight = xp.sum(w * t, axis=1) if w is not None else None
     grad_rows = xp.sum(wq, axis=1)[:, None] * probs - wq if need_grad else None
     return _reduce(rows, loss_rows, grad_rows, reduction, sample_weight)
+
+
+def _fused_applies(rows: _Rows) -> bool:
+    """Large NumPy float32/float64 inputs go to the fused CPU kernel (same semantics, one sweep)."""
+    if rows.xp.__name__ != "numpy" or rows.z.dtype != rows.out_dtype or not rows.z.flags.c_contiguous:
+        return False
+    from outlayer import kernels
+
+    return rows.z.size >= kernels.FUSED_MIN_ELEMENTS and kernels.fused_available()
+
+
+def _cross_entropy_fused(rows, target, w, ignore_index, eps, reduction, need_grad):  # noqa: ANN001, ANN202
+    from outlayer import kernels
+
+    loss, grad = kernels.cross_entropy_fused(
+        rows.z,
+        rows.xp.reshape(rows.xp.asarray(target), (-1,)),
+        weight=w,
+        ignore_index=ignore_index,
+        label_smoothing=eps,
+        reduction=reduction,
+        with_grad=need_grad,
+    )
+    if reduction == "none":
+        loss = rows.xp.reshape(loss, rows.batch_shape)
+    return loss, (rows.from_rows(grad) if grad is not None else None)
 
 
 def cross_entropy(
