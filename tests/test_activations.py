@@ -65,7 +65,7 @@ def test_softmax_family_equals_torch() -> None:
     x = random_logits(3)
     t = torch.from_numpy(x)
     np.testing.assert_allclose(outlayer.softmax(x, axis=1), torch.softmax(t, dim=1).numpy(), rtol=1e-13)
-    np.testing.assert_allclose(outlayer.log_softmax(x), torch.log_softmax(t, dim=-1).numpy(), rtol=1e-13)
+    np.testing.assert_allclose(outlayer.log_softmax(x), torch.log_softmax(t, dim=-1).numpy(), rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(outlayer.logsumexp(x, axis=0), torch.logsumexp(t, dim=0).numpy(), rtol=1e-13)
     np.testing.assert_allclose(outlayer.sigmoid(x), torch.sigmoid(t).numpy(), rtol=1e-14)
     np.testing.assert_allclose(outlayer.log_sigmoid(x), torch.nn.functional.logsigmoid(t).numpy(), rtol=1e-14)
@@ -79,7 +79,7 @@ def test_temperature_divides_the_logits(temperature: float) -> None:
     x = random_logits(4)
     scaled = x / temperature
     np.testing.assert_allclose(outlayer.softmax(x, temperature=temperature), sps.softmax(scaled, axis=-1), rtol=1e-13)
-    np.testing.assert_allclose(outlayer.log_softmax(x, temperature=temperature), sps.log_softmax(scaled, axis=-1), rtol=1e-13)
+    np.testing.assert_allclose(outlayer.log_softmax(x, temperature=temperature), sps.log_softmax(scaled, axis=-1), rtol=1e-13, atol=1e-15)
     # log sum exp(x / T), not T * log sum exp(x / T)
     np.testing.assert_allclose(outlayer.logsumexp(x, temperature=temperature), sps.logsumexp(scaled, axis=-1), rtol=1e-13)
     np.testing.assert_allclose(outlayer.sigmoid(x, temperature=temperature), sps.expit(scaled), rtol=1e-14)
@@ -306,3 +306,24 @@ def test_softmax_of_masked_rows_equals_softmax_of_the_kept_entries(data: st.Data
         np.testing.assert_allclose(probs[row, kept], expected, rtol=1e-13)
         assert np.all(probs[row, ~kept] == 0.0)
         assert probs[row].sum() == pytest.approx(1.0 if kept.any() else 0.0, rel=1e-14)
+
+
+def test_log_softmax_keeps_full_relative_precision_where_the_max_class_dominates() -> None:
+    """log p of the dominant class is -log1p(sum of the others), not -log(1 + tiny): compare with 50-digit mpmath."""
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+    rng = np.random.default_rng(11)
+    worst_ours, worst_scipy = 0.0, 0.0
+    for _ in range(200):
+        x = rng.normal(scale=6.0, size=5)
+        lse = mpmath.log(sum(mpmath.e ** mpmath.mpf(float(v)) for v in x))
+        exact = np.array([float(mpmath.mpf(float(v)) - lse) for v in x])
+        worst_ours = max(worst_ours, float(np.max(np.abs(outlayer.log_softmax(x) - exact) / np.abs(exact))))
+        worst_scipy = max(worst_scipy, float(np.max(np.abs(sps.log_softmax(x) - exact) / np.abs(exact))))
+    assert worst_ours < 1e-14
+    assert worst_scipy > 100 * worst_ours  # the oracle itself loses digits here
+
+
+def test_cross_entropy_of_a_nearly_certain_correct_prediction_is_log1p_of_the_rest() -> None:
+    value = outlayer.cross_entropy(np.array([15.0, -15.0, -1000.0]), np.int64(0))
+    assert value == pytest.approx(np.log1p(np.exp(-30.0)), rel=1e-14)

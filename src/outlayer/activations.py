@@ -51,20 +51,30 @@ def _prepare(x: Array, temperature: float, where: Array | None) -> tuple[Array, 
     return z, xp, out_dtype
 
 
-def _shifted_exp(z: Array, axis: int, xp: Any) -> tuple[Array, Array, Array]:
-    """(max, exp(z - max), sum of exp) along ``axis`` with keepdims.
+def _shifted_exp(z: Array, axis: int, xp: Any) -> tuple[Array, Array, Array, Array]:
+    """(max, exp(z - max), sum of exp, log of that sum) along ``axis`` with keepdims.
 
     Subtracting the row max makes the largest exponent exp(0) = 1, so nothing overflows; a row
     that is all -inf has max -inf, and we shift it by 0 instead so exp gives 0, not NaN.
+    The log of the sum is ``log1p`` of the terms other than the max: when one class dominates,
+    ``log(1 + tiny)`` would round the tiny part away and with it the loss's relative precision.
+    An empty sum (all -inf, or no classes) has log 0 here; callers map it to -inf or 0.
     """
     if z.shape[axis] == 0:  # no classes: an empty sum (0), whose log is -inf; max has no identity
         kept = tuple(1 if i == axis else n for i, n in enumerate(z.shape))
         zeros = xp.zeros(kept, dtype=z.dtype, **_device_kw(z, xp))
-        return zeros, z, zeros
+        return zeros, z, zeros, zeros
     m = xp.max(z, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     e = xp.exp(z - m)
-    return m, e, xp.sum(e, axis=axis, keepdims=True)
+    top = xp.argmax(z, axis=axis, keepdims=True)
+    e_top = xp.take_along_axis(e, top, axis=axis)  # 1, or 0 for a row that is all -inf
+    shape = [1] * z.ndim
+    shape[axis] = int(z.shape[axis])
+    positions = xp.reshape(xp.arange(int(z.shape[axis]), **_device_kw(z, xp)), tuple(shape))
+    rest = xp.sum(xp.where(positions == top, xp.zeros_like(e), e), axis=axis, keepdims=True)
+    log_s = xp.where(e_top > 0, xp.log1p(rest), xp.zeros_like(rest))
+    return m, e, e_top + rest, log_s
 
 
 def _device_kw(z: Array, xp: Any) -> dict[str, Any]:
@@ -73,10 +83,9 @@ def _device_kw(z: Array, xp: Any) -> dict[str, Any]:
 
 def _softmax_parts(z: Array, axis: int, xp: Any) -> tuple[Array, Array]:
     """(probabilities, log-probabilities) of already prepared logits ``z``; the core's one softmax."""
-    m, e, s = _shifted_exp(z, axis, xp)
-    positive = s > 0
-    safe_s = xp.where(positive, s, xp.ones_like(s))  # empty rows: 0/1 = 0 and log 1 = 0, no NaN
-    return e / safe_s, z - m - xp.log(safe_s)
+    m, e, s, log_s = _shifted_exp(z, axis, xp)
+    safe_s = xp.where(s > 0, s, xp.ones_like(s))  # empty rows: 0/1 = 0 and log-probabilities -inf
+    return e / safe_s, z - m - log_s
 
 
 def softmax(x: Array, axis: int = -1, *, temperature: float = 1.0, where: Array | None = None) -> Array:
@@ -123,9 +132,8 @@ def logsumexp(
     """
     z, xp, out_dtype = _prepare(x, temperature, where)
     axis = normalize_axis(axis, z.ndim)
-    m, _, s = _shifted_exp(z, axis, xp)
-    positive = s > 0
-    lse = xp.where(positive, m + xp.log(xp.where(positive, s, xp.ones_like(s))), xp.full_like(s, NEG_INF))
+    m, _, s, log_s = _shifted_exp(z, axis, xp)
+    lse = xp.where(s > 0, m + log_s, xp.full_like(s, NEG_INF))
     if not keepdims:
         lse = xp.squeeze(lse, axis=axis)
     return xp.astype(lse, out_dtype)

@@ -61,8 +61,9 @@ __all__ = [
 #: exactly on its minimum in one step at 0.5); CE reaches p >= 0.9 in about 30 steps, plain-GD
 #: MSE not at any lr from 0.1 to 10 within the budget.
 DEFAULT_LR = 0.5
-#: Step budget: 30x what CE needs at DEFAULT_LR, and 1e5 times fewer than MSE would need
-#: (its p grows like e^{d} with d' ~ 8 lr p, so escaping takes ~ e^{20} / (8 lr) steps).
+#: Step budget: about 30x what CE needs at DEFAULT_LR and ~1e5x fewer than plain-GD MSE would
+#: (its odds against the target, e^{20} at the corner, fall by 8 lr per step: ``run()`` reports
+#: the extrapolated count as ``extrapolated_steps_to_p90``).
 DEFAULT_STEPS = 1000
 #: The target probability a descent path must reach to count as "escaped".
 DEFAULT_GOAL = 0.9
@@ -166,7 +167,7 @@ def _check_names(what: str, item: str, names: Any, allowed: Iterable[str]) -> tu
 def _json_float(value: Any) -> float | None:
     """A plain float, or None for NaN/inf (JSON has no infinities)."""
     number = float(np.asarray(value).reshape(-1)[0]) if np.size(value) == 1 else float(value)
-    return number if math.isfinite(number) else None
+    return number + 0.0 if math.isfinite(number) else None  # + 0.0 turns -0.0 into 0.0
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,9 @@ def evaluate(
     """Loss, gradient (dL/du, dL/dv) and p(target) at the points ``(u, v)`` of ``plane``.
 
     ``u`` and ``v`` broadcast to a shape S; the logits (S + (K,)) are flattened to (N, K) rows and
-    handed to the core's ``get_loss(loss).with_grad(..., reduction="none")`` in one call.
+    handed to the core's ``get_loss(loss).with_grad(..., reduction="none")``, whose row-wise
+    gradient dL/dlogits gives the two swept columns; p(target) is the core's softmax.
+    ``loss_options`` go to the loss (e.g. ``{"label_smoothing": 0.2}`` for "ce-smooth").
     """
     from outlayer.activations import softmax
     from outlayer.losses import get_loss
@@ -578,12 +581,15 @@ def run(out_dir: str | None = None, **options: Any) -> dict[str, Any]:
     ``steps`` (DEFAULT_STEPS), ``goal`` (0.9), ``map_resolution`` (41: start points per axis of
     the steps-to-goal maps drawn when ``out_dir`` is given).
 
-    Returns a JSON-able dict: ``setup``; ``losses`` -> name -> corner / center / optimum
-    (loss, gradient, gradient norm, p_target), ``steps_to_p90`` (plain GD, or the first optimiser
-    when "sgd" is not run) and ``paths`` per optimiser; ``corner_grad_norm_ratio_ce_mse``;
-    ``adam_vs_plateau`` (how far an adaptive optimiser hides MSE's flat corner); ``lr_sweep``
-    (plain-GD steps to the goal at several learning rates); ``figures`` (name -> file name) when
-    ``out_dir`` is given.
+    Returns a JSON-able dict: ``setup``; ``losses`` -> name -> ``corner`` (the wrong-but-confident
+    corner), ``center`` and ``optimum`` (grid minimum), each with loss, gradient, gradient norm and
+    p_target; ``steps_to_p90`` (plain GD, or the first optimiser when "sgd" is not run) and
+    ``paths`` per optimiser (steps to the goal, the extrapolated count for a path stuck on a
+    plateau, first step length, final point); ``corner_grad_norm_ratio_ce_mse``;
+    ``lecture_claim`` (CE reaches the goal and MSE does not?); ``adam_vs_plateau`` (how far an
+    adaptive optimiser hides MSE's flat corner); ``lr_sweep`` (plain-GD steps to the goal at
+    several learning rates); ``figures`` (name -> file name) when ``out_dir`` is given. JSON has
+    no infinity: a non-finite number is reported as null.
     """
     from outlayer.losses import LOSS_NAMES, get_loss
 
@@ -597,7 +603,8 @@ def run(out_dir: str | None = None, **options: Any) -> dict[str, Any]:
     )
     limits = _check_limits(options.get("limits", LECTURE_LIMITS))
     resolution = _as_int("resolution", options.get("resolution", DEFAULT_RESOLUTION), low=2)
-    start = _check_point("start", options["start"] if options.get("start") is not None else plane.wrong_corner(limits))
+    corner = plane.wrong_corner(limits)
+    start = _check_point("start", options["start"] if options.get("start") is not None else corner)
     from outlayer.optim import OPTIMIZER_NAMES
 
     optimizers = _check_names("optimizers", "optimizer", options.get("optimizers", DEFAULT_OPTIMIZERS), OPTIMIZER_NAMES)
@@ -625,7 +632,7 @@ def run(out_dir: str | None = None, **options: Any) -> dict[str, Any]:
         optimum = (float(surface.axis[best[1]]), float(surface.axis[best[0]]))
         report_losses[name] = {
             "description": get_loss(name).description,
-            "corner": _point_report(name, plane, start),
+            "corner": _point_report(name, plane, corner),
             "center": _point_report(name, plane, center),
             "optimum": {**_point_report(name, plane, optimum), "where": "grid minimum"},
             "max_grad_norm": _json_float(np.max(surface.grad_norm)),
@@ -640,8 +647,11 @@ def run(out_dir: str | None = None, **options: Any) -> dict[str, Any]:
             "swept_names": [f"y{plane.swept[0] + 1}", f"y{plane.swept[1] + 1}"],
             "limits": list(limits),
             "resolution": resolution,
+            "corner": list(corner),
             "start": list(start),
             "center": list(center),
+            "lr_rule": "the default lr is lr_sweep.largest_monotone_lr on the lecture's plane: the largest "
+                       "swept rate at which plain GD lowers every loss at every step",
             "optimizers": list(optimizers),
             "steps_to_p90_optimizer": primary,
             "lr": lr,
@@ -651,6 +661,7 @@ def run(out_dir: str | None = None, **options: Any) -> dict[str, Any]:
         },
         "losses": report_losses,
         "corner_grad_norm_ratio_ce_mse": _ratio(report_losses, "ce", "mse"),
+        "lecture_claim": _lecture_claim(paths, primary),
         "adam_vs_plateau": _adam_report(paths, optimizers),
         "lr_sweep": _lr_sweep(sweeps),
     }
@@ -672,10 +683,32 @@ def _point_report(loss: str, plane: LogitPlane, point: tuple[float, float]) -> d
     }
 
 
+def _extrapolated_steps(path: DescentPath) -> float | None:
+    """For a path that ran out of budget: steps to the goal if it kept its average pace.
+
+    The pace is measured on the odds against the target, q = (1 - p) / p: on a flat plateau of the
+    two-way case (lecture plane) GD lowers q by a constant per step (MSE: 8 lr, as dq/dt = -q dd/dt
+    and dd/dt = 8 lr p), so the straight-line extrapolation of q is then the actual count.
+    """
+    if path.steps_to_goal is not None or path.diverged or len(path.p_target) < 2:
+        return None
+    odds = (1.0 - path.p_target) / np.maximum(path.p_target, np.finfo(float).tiny)
+    pace = (odds[0] - odds[-1]) / (len(odds) - 1)
+    window = max(1, (len(odds) - 1) // 10)
+    recent_pace = (odds[-1 - window] - odds[-1]) / window
+    goal_odds = (1.0 - path.goal) / path.goal
+    # only a path still moving at its average pace is on a plateau; one that slowed down has
+    # settled somewhere short of the goal (MSE on logits stops at p = 0.73) and gets None
+    if not (pace > 0 and recent_pace >= 0.5 * pace) or odds[-1] <= goal_odds:
+        return None
+    return _json_float(len(odds) - 1 + (odds[-1] - goal_odds) / pace)
+
+
 def _path_report(path: DescentPath) -> dict[str, Any]:
     first_step = float(np.hypot(*(path.points[1] - path.points[0]))) if len(path.points) > 1 else 0.0
     return {
         "steps_to_p90": path.steps_to_goal,
+        "extrapolated_steps_to_p90": _extrapolated_steps(path),
         "first_step_length": _json_float(first_step),
         "diverged": path.diverged,
         "final": {
@@ -685,6 +718,15 @@ def _path_report(path: DescentPath) -> dict[str, Any]:
             "grad_norm": _json_float(path.grad_norm[-1]),
         },
     }
+
+
+def _lecture_claim(paths: Mapping[str, Mapping[str, DescentPath]], optimizer: str) -> dict[str, Any] | None:
+    """Does this run show the lecture's point: CE reaches the goal from the start and MSE does not?"""
+    if "ce" not in paths or "mse" not in paths:
+        return None
+    ce, mse = paths["ce"][optimizer].steps_to_goal, paths["mse"][optimizer].steps_to_goal
+    return {"optimizer": optimizer, "ce_steps_to_p90": ce, "mse_steps_to_p90": mse,
+            "holds": ce is not None and mse is None}
 
 
 def _ratio(report: Mapping[str, Any], top: str, bottom: str) -> float | None:

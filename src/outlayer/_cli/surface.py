@@ -99,6 +99,11 @@ def summary(result: dict[str, Any], out_dir: str | None = None) -> str:
         row += f"{_fmt(entry['center']['grad_norm']):>15}"
         row += "".join(f"{_steps(entry['paths'][opt]['steps_to_p90']):>15}" for opt in optimizers)
         lines.append(row)
+    for name, entry in result["losses"].items():
+        for opt, path in entry["paths"].items():
+            if path["extrapolated_steps_to_p90"] is not None:
+                lines.append(f"  {name} / {opt}: never within {setup['steps']} steps; at its pace it would need "
+                             f"~{path['extrapolated_steps_to_p90']:.2g}")
     lines.append("")
     ratio = result.get("corner_grad_norm_ratio_ce_mse")
     if ratio is not None:

@@ -65,8 +65,14 @@ def _title(surface: Surface) -> str:
     return f"{surface.loss_name}\n{get_loss(surface.loss_name).description}"
 
 
-def _mark_corner(ax: Axes, corner: Sequence[float], label: bool = True) -> None:
-    ax.scatter([corner[0]], [corner[1]], label="start: wrong but confident" if label else None, clip_on=False,
+def _start_label(plane: LogitPlane, axis: np.ndarray, start: Sequence[float]) -> str:
+    """Call the start the wrong-but-confident corner only when it is that corner."""
+    is_corner = np.allclose(start, plane.wrong_corner((float(axis[0]), float(axis[-1]))))
+    return "start: wrong but confident" if is_corner else "start of the paths"
+
+
+def _mark_corner(ax: Axes, corner: Sequence[float], plane: LogitPlane, axis: np.ndarray, label: bool = True) -> None:
+    ax.scatter([corner[0]], [corner[1]], label=_start_label(plane, axis, corner) if label else None, clip_on=False,
                **_CORNER_STYLE)
 
 
@@ -114,7 +120,8 @@ def surfaces_3d_figure(surfaces: Mapping[str, Surface], corner: Sequence[float],
 
         corner_loss = float(evaluate(surface.loss_name, corner[0], corner[1], surface.plane).loss)
         ax.scatter([corner[0]], [corner[1]], [corner_loss], marker="*", s=200, color="#ffd700",
-                   edgecolor="black", depthshade=False, zorder=10, label="start: wrong but confident")
+                   edgecolor="black", depthshade=False, zorder=10,
+                   label=_start_label(surface.plane, surface.axis, corner))
         x_label, y_label = _axis_labels(surface.plane, short=True)
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
@@ -152,7 +159,7 @@ def contour_paths_figure(
             style["label"] = f"{style['label']} (lr {path.lr:g}): {reached}"
             ax.plot(path.points[:, 0], path.points[:, 1], linewidth=2.0, marker="o", markersize=2.5,
                     markevery=max(1, len(path.points) // 200), **style)
-        _mark_corner(ax, corner)
+        _mark_corner(ax, corner, surface.plane, surface.axis)
         _note_stuck(ax, surface, paths.get(name, {}), corner)
         _frame(ax, surface.axis, surface.plane, _title(surface))
         ax.legend(loc="lower left", fontsize=7, framealpha=0.9, title=f"steps to p(target) >= {goal:g}",
@@ -206,7 +213,7 @@ def gradient_heatmaps_figure(surfaces: Mapping[str, Surface], corner: Sequence[f
         ax.quiver(surface.axis[sub], surface.axis[sub], unit[..., 0], unit[..., 1], color="white", alpha=0.9,
                   edgecolor="black", linewidth=0.4, scale=arrows * 1.6, width=0.004)
         _goal_contour(ax, surface, 0.9, color="#2ca02c")
-        _mark_corner(ax, corner, label=index == 0)
+        _mark_corner(ax, corner, surface.plane, surface.axis, label=index == 0)
         _frame(ax, surface.axis, surface.plane, _title(surface))
         at_corner = _nearest(surface, corner)
         ax.annotate(f"|grad| at the start = {at_corner:.1e}", xy=(corner[0], corner[1]), xytext=(0.55, 0.85),
@@ -307,8 +314,10 @@ def steps_map_figure(
 
     One shared logarithmic colour scale; grey where the budget ran out first.
     """
+    from matplotlib import colormaps
     from matplotlib.colors import LogNorm
 
+    never_grey = colormaps["viridis_r"].with_extremes(bad="#bbbbbb")  # NaN = never within the budget
     rows, cols = _grid_shape(len(maps))
     fig = new_figure(5.2 * cols, 4.6 * rows)
     norm = LogNorm(vmin=1, vmax=max(steps, 2))
@@ -317,14 +326,13 @@ def steps_map_figure(
     for index, (name, (axis, counts)) in enumerate(maps.items()):
         ax = fig.add_subplot(rows, cols, index + 1)
         axes.append(ax)
-        ax.set_facecolor("#bbbbbb")  # NaN (never within the budget) is left undrawn: grey shows through
-        image = ax.pcolormesh(axis, axis, np.ma.masked_invalid(np.maximum(counts, 1)), norm=norm, cmap="viridis_r",
+        image = ax.pcolormesh(axis, axis, np.ma.masked_invalid(np.maximum(counts, 1)), norm=norm, cmap=never_grey,
                               shading="auto", rasterized=True)
         never = float(np.mean(np.isnan(counts)))
-        _mark_corner(ax, corner, label=index == 0)
+        _mark_corner(ax, corner, plane, axis, label=index == 0)
         _frame(ax, axis, plane, f"{name}: never within {steps} steps from {never:.0%} of starts (grey)")
     axes[0].legend(loc="lower left", fontsize=8)
-    fig.colorbar(image, ax=axes, label=f"steps to p(target) >= {goal:g} (log scale; starts already there: 0, drawn as 1)", shrink=0.9)
+    fig.colorbar(image, ax=axes, label=f"steps to p(target) >= {goal:g} (log scale, 0 drawn as 1)", shrink=0.9)
     style = OPTIMIZER_STYLES.get(optimizer, {"label": optimizer})
     fig.suptitle(f"Where {style['label']} (lr {lr:g}) gets stuck: steps to p(target) >= {goal:g} from each start")
     return fig
