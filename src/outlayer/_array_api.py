@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "isdtype",
+    "pick",
     "array_namespace",
     "as_float",
     "as_ints",
@@ -35,6 +37,23 @@ def array_namespace(*arrays: object) -> ModuleType:
     import array_api_compat  # lazy: only non-NumPy callers pay for it
 
     return array_api_compat.array_namespace(*foreign)
+
+
+_KINDS = {"bool": "b", "integral": "iu", "real floating": "f", "complex floating": "c"}
+
+
+def isdtype(dtype: Any, kind: str, xp: ModuleType) -> bool:
+    """``xp.isdtype``, with a fast path for NumPy, whose own costs microseconds per call."""
+    if xp is np:
+        return np.dtype(dtype).kind in _KINDS[kind]
+    return bool(xp.isdtype(dtype, kind))
+
+
+def pick(x: Array, ids: Array, xp: ModuleType) -> Array:
+    """``x[n, ids[n]]`` for each row n of an (M, K) array: one entry per row."""
+    if xp is np:
+        return x[np.arange(x.shape[0]), ids]
+    return xp.take_along_axis(x, ids[:, None], axis=1)[:, 0]
 
 
 def device_of(x: Array, xp: ModuleType) -> Any:
@@ -85,9 +104,9 @@ def as_float(x: object, xp: ModuleType | None = None, *, name: str = "logits") -
     xp = array_namespace(x) if xp is None else xp
     if not hasattr(x, "dtype") or xp is np:
         x = np.asarray(x) if xp is np else xp.asarray(x)
-    if xp.isdtype(x.dtype, "bool") or xp.isdtype(x.dtype, "complex floating"):
+    if isdtype(x.dtype, "bool", xp) or isdtype(x.dtype, "complex floating", xp):
         raise ValueError(f"{name} must be real numbers, got dtype {x.dtype}")
-    if not xp.isdtype(x.dtype, "real floating"):
+    if not isdtype(x.dtype, "real floating", xp):
         x = xp.astype(x, default_float(xp))
     out_dtype = x.dtype
     work = compute_dtype(out_dtype, xp)
@@ -110,11 +129,11 @@ def as_ints(labels: object, xp: ModuleType, *, name: str = "labels") -> Array:
         labels = np.asarray(labels)
     elif not hasattr(labels, "dtype"):
         labels = xp.asarray(labels)
-    if xp.isdtype(labels.dtype, "bool"):
+    if isdtype(labels.dtype, "bool", xp):
         raise ValueError(f"{name} must be integers, got booleans")
-    if xp.isdtype(labels.dtype, "integral"):
+    if isdtype(labels.dtype, "integral", xp):
         return xp.astype(labels, xp.int64)
-    if not xp.isdtype(labels.dtype, "real floating"):
+    if not isdtype(labels.dtype, "real floating", xp):
         raise ValueError(f"{name} must be integers, got dtype {labels.dtype}")
     whole = xp.isfinite(labels) & (labels == xp.round(labels))
     if not bool(xp.all(whole)):

@@ -19,6 +19,7 @@ from typing import Any
 
 from outlayer._array_api import (
     device_of,
+    isdtype,
     as_float,
     asarray_like,
     check_temperature,
@@ -41,13 +42,13 @@ def _prepare(x: Array, temperature: float, where: Array | None) -> tuple[Array, 
         z = z / temperature
     if where is not None:
         mask = asarray_like(where, z, xp)
-        if not xp.isdtype(mask.dtype, "bool"):
+        if not isdtype(mask.dtype, "bool", xp):
             raise ValueError(f"where must be a boolean mask, got dtype {mask.dtype}")
         try:
             mask = xp.broadcast_to(mask, z.shape)
         except (ValueError, RuntimeError) as exc:
             raise ValueError(f"where of shape {tuple(mask.shape)} does not broadcast to {tuple(z.shape)}") from exc
-        z = xp.where(mask, z, xp.full_like(z, NEG_INF))
+        z = xp.where(mask, z, NEG_INF)
     return z, xp, out_dtype
 
 
@@ -65,16 +66,16 @@ def _shifted_exp(z: Array, axis: int, xp: Any) -> tuple[Array, Array, Array, Arr
         zeros = xp.zeros(kept, dtype=z.dtype, **_device_kw(z, xp))
         return zeros, z, zeros, zeros
     m = xp.max(z, axis=axis, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    has_finite = xp.isfinite(m)
+    at_max = z == m  # exp(0) = 1 exactly at every entry equal to the max (ties included)
+    m = xp.where(has_finite, m, 0.0)
     e = xp.exp(z - m)
-    top = xp.argmax(z, axis=axis, keepdims=True)
-    e_top = xp.take_along_axis(e, top, axis=axis)  # 1, or 0 for a row that is all -inf
-    shape = [1] * z.ndim
-    shape[axis] = int(z.shape[axis])
-    positions = xp.reshape(xp.arange(int(z.shape[axis]), **_device_kw(z, xp)), tuple(shape))
-    rest = xp.sum(xp.where(positions == top, xp.zeros_like(e), e), axis=axis, keepdims=True)
-    log_s = xp.where(e_top > 0, xp.log1p(rest), xp.zeros_like(rest))
-    return m, e, e_top + rest, log_s
+    n_max = xp.astype(xp.sum(xp.astype(at_max, z.dtype), axis=axis, keepdims=True), z.dtype)
+    others = xp.sum(xp.where(at_max, 0.0, e), axis=axis, keepdims=True)
+    rest = others + (n_max - 1.0)  # the sum minus one max term, without forming 1 + tiny
+    s = xp.where(has_finite, n_max + others, 0.0)
+    log_s = xp.where(has_finite, xp.log1p(rest), 0.0)
+    return m, e, s, log_s
 
 
 def _device_kw(z: Array, xp: Any) -> dict[str, Any]:
@@ -84,7 +85,7 @@ def _device_kw(z: Array, xp: Any) -> dict[str, Any]:
 def _softmax_parts(z: Array, axis: int, xp: Any) -> tuple[Array, Array]:
     """(probabilities, log-probabilities) of already prepared logits ``z``; the core's one softmax."""
     m, e, s, log_s = _shifted_exp(z, axis, xp)
-    safe_s = xp.where(s > 0, s, xp.ones_like(s))  # empty rows: 0/1 = 0 and log-probabilities -inf
+    safe_s = xp.where(s > 0, s, 1.0)  # empty rows: 0/1 = 0 and log-probabilities -inf
     return e / safe_s, z - m - log_s
 
 
@@ -133,17 +134,17 @@ def logsumexp(
     z, xp, out_dtype = _prepare(x, temperature, where)
     axis = normalize_axis(axis, z.ndim)
     m, _, s, log_s = _shifted_exp(z, axis, xp)
-    lse = xp.where(s > 0, m + log_s, xp.full_like(s, NEG_INF))
+    lse = xp.where(s > 0, m + log_s, NEG_INF)
     if not keepdims:
         lse = xp.squeeze(lse, axis=axis)
     return xp.astype(lse, out_dtype)
 
 
-def _sigmoid_parts(z: Array, xp: Any) -> tuple[Array, Array]:
-    """(sigmoid(z), log_sigmoid(z)) through exp(-|z|), which never overflows."""
+def _sigmoid_parts(z: Array, xp: Any, *, with_log: bool = True) -> tuple[Array, Array | None]:
+    """(sigmoid(z), log_sigmoid(z) or None) through exp(-|z|), which never overflows."""
     e = xp.exp(-xp.abs(z))
     sig = xp.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-    log_sig = xp.minimum(z, xp.zeros_like(z)) - xp.log1p(e)
+    log_sig = xp.minimum(z, 0.0) - xp.log1p(e) if with_log else None
     return sig, log_sig
 
 
@@ -154,7 +155,7 @@ def sigmoid(x: Array, *, temperature: float = 1.0, where: Array | None = None) -
     ``e^x / (e^x + e^0) = 1 / (1 + e^-x)``.
     """
     z, xp, out_dtype = _prepare(x, temperature, where)
-    sig, _ = _sigmoid_parts(z, xp)
+    sig, _ = _sigmoid_parts(z, xp, with_log=False)
     return xp.astype(sig, out_dtype)
 
 

@@ -32,7 +32,9 @@ from outlayer._array_api import (
     asarray_like,
     first_index,
     format_index,
+    isdtype,
     normalize_axis,
+    pick,
     require_logits,
 )
 from outlayer.activations import _sigmoid_parts, _softmax_parts
@@ -132,7 +134,7 @@ def _parse_target(
     num_classes = rows.shape[rows.axis]
     batch_shape = rows.batch_shape
     shape = tuple(int(n) for n in target.shape)
-    if xp.isdtype(target.dtype, "integral") and not xp.isdtype(target.dtype, "bool"):
+    if isdtype(target.dtype, "integral", xp) and not isdtype(target.dtype, "bool", xp):
         if shape != batch_shape:
             raise ValueError(
                 f"target class ids of shape {shape} do not match logits of shape {rows.shape}: "
@@ -149,8 +151,8 @@ def _parse_target(
                 f"target {int(ids[flat])}{where} is out of range for {num_classes} classes (valid: 0..{num_classes - 1})"
             )
         keep = ~ignored
-        return _Target(ids=xp.where(keep, ids, xp.zeros_like(ids)), keep=keep)
-    if xp.isdtype(target.dtype, "real floating"):
+        return _Target(ids=xp.where(keep, ids, 0), keep=keep)
+    if isdtype(target.dtype, "real floating", xp):
         if not rows_allowed:
             raise ValueError(f"target must be integer class ids, got dtype {target.dtype}")
         if shape != rows.shape:
@@ -227,7 +229,7 @@ def _reduce(
             )
             counts = total > 0
             # a mean over nothing is 0 with zero gradient (module docstring): divide by 1 there
-            scale = xp.where(counts, 1.0 / xp.where(counts, total, xp.ones_like(total)), xp.zeros_like(total))
+            scale = xp.where(counts, 1.0 / xp.where(counts, total, 1.0), 0.0)
             loss = loss * scale
             if grad_rows is not None:
                 grad_rows = grad_rows * scale
@@ -244,11 +246,11 @@ def _nll_rows(log_probs: Array, target: _Target, w: Array | None, xp: Any) -> tu
 
     Reads one entry per row: class ids never become a one-hot matrix.
     """
-    picked = xp.take_along_axis(log_probs, target.ids[:, None], axis=1)[:, 0]
+    picked = pick(log_probs, target.ids, xp)
     w_y = xp.take(w, target.ids) if w is not None else xp.ones_like(picked)
     # where, not a product: an ignored row whose logit is -inf must give 0, not 0 * inf = NaN
-    loss = xp.where(target.keep, -w_y * picked, xp.zeros_like(picked))
-    return loss, xp.where(target.keep, w_y, xp.zeros_like(w_y))
+    loss = xp.where(target.keep, -w_y * picked, 0.0)
+    return loss, xp.where(target.keep, w_y, 0.0)
 
 
 def _nll_rows_grad(target: _Target, rows: _Rows, sample_weight: Array) -> Array:
@@ -333,12 +335,12 @@ def _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduct
     # is finite: a -inf logit is a class that cannot occur, and spreading mass onto it would make
     # the loss infinite (PyTorch spreads eps/K over all K classes and returns inf there).
     finite = xp.isfinite(z)
-    log_probs_finite = xp.where(finite, log_probs, xp.zeros_like(log_probs))
+    log_probs_finite = xp.where(finite, log_probs, 0.0)
     uniform = None
     if eps > 0.0 or parsed.rows is not None:
         valid = xp.astype(finite, z.dtype)
         n_valid = xp.sum(valid, axis=1, keepdims=True)
-        uniform = valid / xp.where(n_valid > 0, n_valid, xp.ones_like(n_valid))
+        uniform = valid / xp.where(n_valid > 0, n_valid, 1.0)
     w_uniform = (w * uniform if w is not None else uniform) if uniform is not None else None
 
     if parsed.ids is not None:
@@ -347,7 +349,7 @@ def _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduct
         loss_rows = nll
         if eps > 0.0:
             smooth = -xp.sum(w_uniform * log_probs_finite, axis=1)
-            loss_rows = (1.0 - eps) * nll + eps * xp.where(parsed.keep, smooth, xp.zeros_like(smooth))
+            loss_rows = (1.0 - eps) * nll + eps * xp.where(parsed.keep, smooth, 0.0)
         grad_rows = None
         if need_grad:
             # dl/dz = (sum_c w_c q_c) p - w * q  with q = (1 - eps) onehot(y) + eps u
@@ -367,7 +369,7 @@ def _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduct
     loss_rows = -xp.sum(wq * log_probs_finite, axis=1)
     # target mass on a class whose logit is -inf: that outcome has probability 0, the loss is inf
     impossible = xp.any((q > 0) & ~finite, axis=1)
-    loss_rows = xp.where(impossible, xp.full_like(loss_rows, INF), loss_rows)
+    loss_rows = xp.where(impossible, INF, loss_rows)
     # mean divides by each row's target weight sum_c w_c t_c (= w_y for a one-hot row), so one-hot
     # rows and their integer ids agree; PyTorch divides by N here (pytorch#107680)
     sample_weight = xp.sum(w * t, axis=1) if w is not None else None
@@ -483,7 +485,7 @@ def _mse(logits, target, on, reduction, axis, true_class_weight, true_class_targ
     # (generalised to soft rows as weight 1 + (k - 1) t_i and target M t_i).
     if parsed.ids is not None:
         # class ids: e = sum_{i != y} y_i^2 + k (y_y - M)^2, read without building one-hot rows
-        y_true = xp.take_along_axis(y, parsed.ids[:, None], axis=1)[:, 0]
+        y_true = pick(y, parsed.ids, xp)
         others = xp.sum(y * y, axis=1) - y_true * y_true
         loss_rows = others + k * (y_true - big_m) ** 2
         if need_grad:
