@@ -44,7 +44,7 @@ __all__ = [
 BUILTIN_DATASETS: tuple[str, ...] = ("digits", "iris", "wine", "synthetic", "ordinal")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: identity, not element-wise ==
 class Dataset:
     """A split, standardised classification dataset.
 
@@ -342,6 +342,8 @@ def load_dataset(
     text = os.fspath(name)
     key = text.lower()
     if key in BUILTIN_DATASETS:
+        if label_column is not None:
+            raise ValueError(f"label_column={label_column!r} applies to CSV files, not to the built-in dataset {key!r}")
         X, y, classes, is_ordered, names = _builtin(key, split_seed)
     else:
         suffix = Path(text).suffix.lower()

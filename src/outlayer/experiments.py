@@ -52,16 +52,16 @@ __all__ = [
 
 #: Default learning rate per optimiser, start and loss: the rate ``tune_lr`` chose on digits
 #: (validation split, first seed, hidden 64 sigmoid, batch 32, 30 epochs, grids :data:`LR_GRID`;
-#: ``benchmarks/bench_compare.py tune`` reruns it). ``ce-smooth`` takes ``ce``'s rate; momentum
-#: (mu = 0.9) takes SGD's rate / 10, the same long-run step lr / (1 - mu).
+#: ``benchmarks/bench_compare.py tune`` reruns it). ``ce-smooth`` takes ``ce``'s rate. A single
+#: seed chose them, so they are reasonable, not optimal: pass ``tune_lr=True`` for a fair comparison.
 DEFAULT_LR: dict[str, dict[str, dict[str, float]]] = {
     "sgd": {
         "gentle": {"ce": 1.0, "ce-smooth": 1.0, "mse": 3.0, "mse-logits": 0.03, "scalar": 0.03},
         "confident": {"ce": 0.3, "ce-smooth": 0.3, "mse": 10.0, "mse-logits": 0.01, "scalar": 0.03},
     },
     "momentum": {
-        "gentle": {"ce": 0.1, "ce-smooth": 0.1, "mse": 0.3, "mse-logits": 0.003, "scalar": 0.003},
-        "confident": {"ce": 0.03, "ce-smooth": 0.03, "mse": 1.0, "mse-logits": 0.001, "scalar": 0.003},
+        "gentle": {"ce": 0.3, "ce-smooth": 0.3, "mse": 0.3, "mse-logits": 0.03, "scalar": 0.1},
+        "confident": {"ce": 0.01, "ce-smooth": 0.01, "mse": 0.03, "mse-logits": 0.01, "scalar": 0.003},
     },
     "adam": {
         "gentle": {"ce": 0.03, "ce-smooth": 0.03, "mse": 0.01, "mse-logits": 0.01, "scalar": 0.03},
@@ -482,8 +482,9 @@ def compare(
     when ``tune_lr``), ``runs`` (one per loss and seed, with per-epoch ``history``), ``summary``
     (per loss, each final metric as ``{"mean", "ci95", "std", "n"}``, plus ``epochs_to_target``
     and the pooled reliability bins), ``curves`` (per loss and metric, the per-epoch mean and 95 %
-    band) and, when ``out_dir`` is given, ``files`` / ``figures`` (name -> file name; each figure
-    as PNG, with its SVG under ``<name>_svg``).
+    band) and, when ``out_dir`` is given, ``figures`` (name -> file name; each figure as PNG, with
+    its SVG under ``<name>_svg``) and ``files`` (per-epoch records as JSON and CSV, and
+    ``<prefix>.json``: this whole result).
 
     Options: ``hidden`` (tuple of widths, default (64,)), ``activation`` ("sigmoid"/"relu"),
     ``batch_size`` (32), ``target_accuracy`` (0.9), ``split_seed`` (0), ``first_seed`` (0; runs
@@ -587,7 +588,12 @@ def compare(
         "curves": _curves(runs, losses, int(epochs)),
     }
     if out_dir is not None:
-        files = _write_outputs(result, out_dir, str(opts["figure_prefix"]))
-        result["files"] = {k: v for k, v in files.items() if k.startswith("records")}
+        prefix = str(opts["figure_prefix"])
+        files = _write_outputs(result, out_dir, prefix)
         result["figures"] = {k: v for k, v in files.items() if not k.startswith("records")}
+        result["files"] = {**{k: v for k, v in files.items() if k.startswith("records")},
+                           "result_json": f"{prefix}.json"}
+        from outlayer._io import atomic_write_json
+
+        atomic_write_json(Path(out_dir) / f"{prefix}.json", result)  # the whole result, as --json prints it
     return result

@@ -70,7 +70,7 @@ def _activate(z: np.ndarray, activation: str) -> np.ndarray:
     return np.maximum(z, 0.0)
 
 
-@dataclass
+@dataclass(eq=False)  # arrays inside: identity, not element-wise ==
 class Network:
     """Weights ``weights[l]`` (fan_in, fan_out) and biases ``biases[l]`` (fan_out,) per layer.
 
@@ -80,7 +80,7 @@ class Network:
     weights: list[np.ndarray]
     biases: list[np.ndarray]
     activation: str = "sigmoid"
-    initial_logit_std: float | None = field(default=None, compare=False)
+    initial_logit_std: float | None = None
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:

@@ -93,13 +93,16 @@ def accuracy_figure(result: Mapping[str, Any]) -> Figure:
 
 
 def gradient_figure(result: Mapping[str, Any]) -> Figure:
-    """Mean norm of dL/dlogits over the misclassified training samples, per epoch (log scale)."""
+    """Mean Euclidean norm of dL/dlogits over the misclassified training samples, per epoch (log scale).
+
+    Each sample's own gradient (the core's ``reduction="none"``), so the scale does not depend on N.
+    """
     fig = new_figure(8.0, 4.5)
     ax = fig.subplots()
     _band(ax, result, "grad_misclassified")
     _positive_log_scale(ax, result, "grad_misclassified")
     ax.set(xlabel="epoch", ylabel="mean |dL/dlogits| on misclassified training samples",
-           title=f"Push on the samples still wrong: {_title(result)}")
+           title=f"Push on the samples still wrong (a line ends when none is wrong): {_title(result)}")
     ax.title.set_fontsize("medium")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize="small")
