@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -63,7 +64,7 @@ class Numbers:
     def value(self, path: str) -> Any:
         return lookup(self.data, path)
 
-    def __call__(self, path: str, fmt: str = ".3f", suffix: str = "") -> str:
+    def __call__(self, path: str, fmt: str = ".3f") -> str:
         value = self.value(path)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TypeError(f"data path {self.section}:{path} holds {value!r}, not a number")
@@ -72,7 +73,7 @@ class Numbers:
             text = text[1:]  # "-0.000" reads as a bug
         return (
             f'<span class="num" data-key="{self.section}:{html.escape(path)}" '
-            f'data-value="{value!r}">{text}{suffix}</span>'
+            f'data-value="{value!r}">{text}</span>'
         )
 
 
@@ -95,8 +96,6 @@ class Figure:
 
 def _plain(text: str) -> str:
     """Caption text without tags, for the alt attribute."""
-    import re
-
     return re.sub(r"<[^>]+>", "", text)
 
 
@@ -115,8 +114,10 @@ class Section:
     def paragraph(self, *sentences: str) -> None:
         self.blocks.append("<p>" + " ".join(sentences) + "</p>")
 
-    def figures(self, figures: Iterable[Figure]) -> None:
-        self.blocks.append('<div class="figures">' + "".join(f.html() for f in figures) + "</div>")
+    def figures(self, figures: Iterable[Figure], *, wide: bool = False) -> None:
+        """A grid of figures, two per row on a wide screen; ``wide`` ones get a row each."""
+        css = "figures wide" if wide else "figures"
+        self.blocks.append(f'<div class="{css}">' + "".join(f.html() for f in figures) + "</div>")
 
     def html(self, number: int) -> str:
         body = "\n".join(self.blocks)
@@ -153,8 +154,8 @@ def explorer_html(logits: Sequence[float], target: int, classes: Sequence[str], 
 </div>
 <div class="explorer-loss"><span class="ce">CE = <span class="num" id="explorer-ce"></span></span>
 <span class="mse">MSE = <span class="num" id="explorer-mse"></span></span></div>
-<table><thead><tr><th scope="col">class</th><th scope="col">logit z</th><th scope="col"></th>
-<th scope="col">softmax(z / T)</th><th scope="col"></th><th scope="col">&part;CE/&part;z</th><th scope="col">&part;MSE/&part;z</th></tr></thead>
+<table><thead><tr><th scope="col">class</th><th scope="col" colspan="2">logit z</th>
+<th scope="col" colspan="2">p = softmax(z / T)</th><th scope="col">&part;CE/&part;z</th><th scope="col">&part;MSE/&part;z</th></tr></thead>
 <tbody id="explorer-rows"></tbody></table>
 <p class="note">Computed in your browser with the same stable formulas as the Python library
 (max-shifted softmax, log-sum-exp); MSE is summed over the classes of the softmax probabilities.</p>

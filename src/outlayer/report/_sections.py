@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from outlayer.report._jobs import BEYOND_LOSSES, TEMPERATURES, TRAINING_CELLS
@@ -80,8 +81,9 @@ def _setup_phrase(numbers: Numbers, prefix: str) -> str:
             f"{html.escape(config['init'])} start")
 
 
-def _figure(result: Mapping[str, Any], stem: str, caption: str, folder: str = "figures") -> Figure:
-    return Figure(f"{folder}/{result['figures'][stem].rsplit('.', 1)[0]}", caption, formats=("png",))
+def _figure(result: Mapping[str, Any], stem: str, caption: str) -> Figure:
+    """A PNG figure a job drew into figures/ (``result["figures"]``: stem -> file name)."""
+    return Figure(f"figures/{Path(result['figures'][stem]).stem}", caption, formats=("png",))
 
 
 # ----------------------------------------------------------------------------------- section 1
@@ -190,9 +192,10 @@ def loss_section(results: Results, figure: Figure) -> Section:
         f"MSE's gradient passes through the softmax, so every component is multiplied by a probability "
         f"({n(f'worked/grad_mse/{t}', '.4f')} on the same logit).",
         f"If the true class were {html.escape(wrong['target'])}, which gets p = {n(f'wrong/probabilities/{tw}', '.4f')}, "
-        f"CE would be {n('wrong/cross_entropy', '.4f')} and push the {html.escape(wrong['target'])} logit up with "
+        f"CE would be {n('wrong/cross_entropy', '.4f')} and its gradient on the {html.escape(wrong['target'])} logit "
         f"{n(f'wrong/grad_cross_entropy/{tw}', '.4f')}, {n('wrong_target_push_ratio', '.1f')} times MSE's "
-        f"{n(f'wrong/grad_mse/{tw}', '.4f')}: the more confidently wrong the model, the more the softmax factor shrinks MSE's push.",
+        f"{n(f'wrong/grad_mse/{tw}', '.4f')} (a step against the gradient raises that logit): the more confidently "
+        "wrong the model, the more the softmax factor shrinks MSE's push.",
     )
     header = ["class", "p", "one-hot", "∂CE/∂z", "∂MSE/∂z"]
     for key, result in (("worked", worked), ("wrong", wrong)):
@@ -216,16 +219,16 @@ def surface_section(results: Results) -> Section:
     setup = surface["setup"]
     u, v = setup["swept_names"]
     fixed = ", ".join(f"y{int(c) + 1} = {n(f'setup/fixed/{c}', 'g')}" for c in setup["fixed"])
+    target = f"y{setup['target'] + 1}"
     section.paragraph(
-        f"The lecture's picture: {n('setup/num_classes', 'd')} classes, the target is y{setup['target'] + 1}, "
-        f"{fixed} (so its class has probability 0) and ({u}, {v}) sweep "
+        f"The lecture's picture: {n('setup/num_classes', 'd')} classes with {target} the true class's logit, "
+        f"{fixed} held fixed (so that class has probability 0), and the error plotted over ({u}, {v}) in "
         f"[{n('setup/limits/0', 'g')}, {n('setup/limits/1', 'g')}]².",
         f"In the wrong-but-confident corner ({u}, {v}) = ({n('setup/start/0', 'g')}, {n('setup/start/1', 'g')}) "
-        f"the target's probability is {n('losses/ce/corner/p_target', '.1e')}; the CE gradient there has norm "
+        f"the true class has probability {n('losses/ce/corner/p_target', '.1e')}; the CE gradient there has norm "
         f"{n('losses/ce/corner/grad_norm', '.3f')} and the MSE gradient {n('losses/mse/corner/grad_norm', '.1e')}, "
         f"{n('corner_grad_norm_ratio_ce_mse', '.1e')} times smaller: MSE's surface is flat exactly where the model is most wrong.",
     )
-    steps = setup["steps"]
     ce_steps, mse_steps = surface["losses"]["ce"]["steps_to_p90"], surface["losses"]["mse"]["steps_to_p90"]
 
     def reached(loss: str, value: int | None) -> str:
@@ -235,8 +238,8 @@ def surface_section(results: Results) -> Section:
 
     section.paragraph(
         f"Gradient descent ({html.escape(setup['steps_to_p90_optimizer'])}, learning rate {n('setup/lr', 'g')}) "
-        f"from that corner to p ≥ {n('setup/goal', 'g')}: CE {reached('ce', ce_steps)}, MSE {reached('mse', mse_steps)}"
-        + (" (the step budget is the run's own: the descent stops there)." if mse_steps is None and steps else "."),
+        f"from that corner until the true class has p ≥ {n('setup/goal', 'g')}: CE {reached('ce', ce_steps)}, "
+        f"MSE {reached('mse', mse_steps)}.",
         _adam_sentence(n, surface),
     )
     rows = []
@@ -258,20 +261,25 @@ def surface_section(results: Results) -> Section:
         "surface_probability": "Loss and gradient norm against the target's probability.",
         "surface_steps_map": "Steps to reach the goal from every start point.",
     }
-    section.figures([Figure(f"figures/{surface['figures'][stem].rsplit('.', 1)[0]}", caption)
-                     for stem, caption in captions.items() if stem in surface["figures"]])
+    section.figures([Figure(f"figures/{Path(surface['figures'][stem]).stem}", caption)
+                     for stem, caption in captions.items() if stem in surface["figures"]], wide=True)
     return section
 
 
 def _adam_sentence(n: Numbers, surface: Mapping[str, Any]) -> str:
+    """What Adam does to the plateau, worded from the measured steps (plain GD's are the baseline)."""
     adam = (surface.get("adam_vs_plateau") or {}).get("adam")
     if adam is None:
         return ""
     ce, mse = adam["steps_to_p90"]["ce"], adam["steps_to_p90"]["mse"]
-    if ce is None or mse is None:
-        return "With Adam, at least one of the two does not reach the goal within the budget."
-    return (f"Adam divides each step by its running gradient size, so the flatness matters less: with Adam CE needs "
-            f"{n('adam_vs_plateau/adam/steps_to_p90/ce', 'd')} steps and MSE {n('adam_vs_plateau/adam/steps_to_p90/mse', 'd')}.")
+    if mse is None:
+        return f"With Adam, MSE does not get there within {n('setup/steps', 'd')} steps either."
+    plain_mse = surface["losses"]["mse"]["steps_to_p90"]
+    helped = plain_mse is None or mse < plain_mse
+    return (f"With Adam, which divides each step by its running gradient size, MSE needs "
+            f"{n('adam_vs_plateau/adam/steps_to_p90/mse', 'd')} steps and CE "
+            + (f"{n('adam_vs_plateau/adam/steps_to_p90/ce', 'd')}" if ce is not None else "does not get there")
+            + (": the adaptive step hides most of MSE's flat corner." if helped else "."))
 
 
 # ----------------------------------------------------------------------------------- section 5
@@ -291,14 +299,18 @@ def training_section(results: Results) -> Section:
         f"{relation(conf['mse']['test_accuracy'], conf['ce']['test_accuracy'])} CE.",
     )
     gentle, adam = summaries["gentle-sgd"], summaries["confident-adam"]
+    adam_vs_sgd = relation(adam["mse"]["test_accuracy"], conf["mse"]["test_accuracy"])
+    adam_effect = {
+        "clearly above": ": the rescaled steps win back part of what MSE lost",
+        "clearly below": ": the rescaled steps make MSE worse here",
+    }.get(adam_vs_sgd, "")
     section.paragraph(
         f"From a gentle start (small random weights) MSE reaches {_stat(n, 'cells/gentle-sgd/summary/mse/test_accuracy')} "
         f"against CE's {_stat(n, 'cells/gentle-sgd/summary/ce/test_accuracy')} "
         f"({relation(gentle['mse']['test_accuracy'], gentle['ce']['test_accuracy'])} it).",
         f"With Adam from the confident start, MSE reaches {_stat(n, 'cells/confident-adam/summary/mse/test_accuracy')} "
-        f"and CE {_stat(n, 'cells/confident-adam/summary/ce/test_accuracy')} "
-        f"({relation(adam['mse']['test_accuracy'], adam['ce']['test_accuracy'])} it): an optimiser that rescales steps "
-        "changes how much MSE's small gradients cost.",
+        f"and CE {_stat(n, 'cells/confident-adam/summary/ce/test_accuracy')}; MSE with Adam is {adam_vs_sgd} "
+        f"MSE with SGD ({_stat(n, 'cells/confident-sgd/summary/mse/test_accuracy')}){adam_effect}.",
     )
     rows = []
     for name in cells:
@@ -346,14 +358,15 @@ def beyond_section(results: Results) -> Section:
         f"{_stat(n, 'summary/mse/test_ece', '.3f')} for MSE on probabilities and "
         f"{_stat(n, 'summary/mse-logits/test_ece', '.3f')} for the square loss on logits; label smoothing's ECE is "
         f"{relation(s['ce-smooth']['test_ece'], s['ce']['test_ece'])} CE's.",
+        "The square loss pulls the logits towards the one-hot values 1 and 0 rather than towards log-probabilities, "
+        "so the softmax of its outputs was never trained to be a calibrated probability.",
     )
     rows = [[LOSS_LABELS[loss], _stat(n, f"summary/{loss}/test_accuracy"), _stat(n, f"summary/{loss}/test_nll", ".3f"),
              _stat(n, f"summary/{loss}/test_ece", ".3f")] for loss in BEYOND_LOSSES]
     section.add(table("Final test metrics, mean over seeds [95% interval]", ["loss", "test accuracy", "test NLL", "ECE"], rows))
-    section.figures([
-        _figure(main, "beyond_reliability", "Reliability diagram: accuracy against confidence per bin, seeds pooled."),
-        _figure(main, "beyond_learning_curves", "Training loss and test NLL per epoch."),
-    ])
+    section.figures([_figure(main, "beyond_reliability",
+                             "Reliability diagram: accuracy against confidence per bin, seeds pooled.")])
+    section.figures([_figure(main, "beyond_learning_curves", "Training loss and test NLL per epoch.")], wide=True)
     return section
 
 

@@ -50,10 +50,11 @@ def staged_folder(out: Path, marker_text: str) -> Iterator[Path]:
     The swap is two renames (old report aside, new one in), and the old report is restored if the
     second fails; it is deleted only once the new report is in place.
     """
-    out = Path(out)
+    out = Path(out).resolve()  # "." or "reports/" still get a real name and parent
     check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private (0700); a report is an ordinary folder
     try:
         yield staging
         atomic_write_text(staging / MARKER, marker_text)
@@ -61,6 +62,12 @@ def staged_folder(out: Path, marker_text: str) -> Iterator[Path]:
         _swap_into_place(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # no-op after a successful move
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def _swap_into_place(staging: Path, out: Path) -> None:

@@ -131,7 +131,6 @@
       setNumber(ceNode, r.ce, 4);
       setNumber(mseNode, r.mse, 4);
       setNumber(tempValue, state.temperature, 2);
-      root.setAttribute("data-state", JSON.stringify(state));
     }
 
     classSelect.addEventListener("change", function () {
