@@ -256,3 +256,11 @@ def test_progress_bar_is_drawn_only_on_a_terminal(monkeypatch):
     monkeypatch.setattr(sys, "stderr", quiet)
     compare("iris", ("ce",), seeds=1, epochs=2, progress=False)
     assert quiet.getvalue() == ""
+
+
+def test_mean_ci95_is_clipped_to_the_metrics_range_and_never_reports_an_accuracy_above_one():
+    stats = mean_ci95([0.99, 1.0, 0.7], bounds=(0.0, 1.0))
+    unclipped = mean_ci95([0.99, 1.0, 0.7])
+    assert unclipped["ci95"][1] > 1.0  # the symmetric t-interval itself overshoots
+    assert stats["ci95"] == [pytest.approx(unclipped["ci95"][0]), 1.0]
+    assert stats["mean"] == unclipped["mean"]

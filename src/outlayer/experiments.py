@@ -87,6 +87,18 @@ METRICS: tuple[str, ...] = (
     "grad_misclassified",
 )
 
+#: Where each metric can lie. A t-interval is symmetric and knows nothing of bounds, so with few
+#: seeds it can reach past them (an accuracy of 103 %); intervals are clipped to these ranges.
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    "train_loss": (0.0, math.inf),
+    "train_accuracy": (0.0, 1.0),
+    "val_accuracy": (0.0, 1.0),
+    "test_accuracy": (0.0, 1.0),
+    "test_nll": (0.0, math.inf),
+    "test_ece": (0.0, 1.0),
+    "grad_misclassified": (0.0, math.inf),
+}
+
 ECE_BINS = 15
 
 _OPTIONS: dict[str, Any] = {
@@ -159,12 +171,14 @@ def student_t_quantile(q: float, df: int) -> float:
     return 0.5 * (low + high)
 
 
-def mean_ci95(values: Sequence[float | None]) -> dict[str, Any]:
+def mean_ci95(
+    values: Sequence[float | None], bounds: tuple[float, float] = (-math.inf, math.inf)
+) -> dict[str, Any]:
     """Mean, sample standard deviation and 95 % Student-t interval of the finite ``values``.
 
-    ``ci95 = mean -/+ t_{0.975, n-1} s / sqrt(n)``; ``None`` when fewer than 2 finite values
-    (one run says nothing about the spread) or when the spread overflows. ``n`` counts the
-    finite values used.
+    ``ci95 = mean -/+ t_{0.975, n-1} s / sqrt(n)``, clipped to ``bounds`` (the values' possible
+    range); ``None`` when fewer than 2 finite values (one run says nothing about the spread) or
+    when the spread overflows. ``n`` counts the finite values used.
     """
     finite = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
     n = int(finite.size)
@@ -178,7 +192,8 @@ def mean_ci95(values: Sequence[float | None]) -> dict[str, Any]:
     if not math.isfinite(std):
         return {"mean": mean, "ci95": None, "std": None, "n": n}
     half = student_t_quantile(0.975, n - 1) * std / math.sqrt(n)
-    return {"mean": mean, "ci95": [mean - half, mean + half], "std": std, "n": n}
+    low, high = max(mean - half, bounds[0]), min(mean + half, bounds[1])
+    return {"mean": mean, "ci95": [low, high], "std": std, "n": n}
 
 
 def reliability_bins(probabilities: np.ndarray, y: np.ndarray, n_bins: int = ECE_BINS) -> dict[str, list[float]]:
@@ -383,7 +398,8 @@ def _curves(runs: list[dict[str, Any]], losses: Sequence[str], epochs: int) -> d
         mine = [r for r in runs if r["loss"] == name]
         curves[name] = {}
         for metric in METRICS:
-            stats = [mean_ci95([r["history"][e][metric] for r in mine]) for e in range(epochs + 1)]
+            bounds = METRIC_RANGES[metric]
+            stats = [mean_ci95([r["history"][e][metric] for r in mine], bounds) for e in range(epochs + 1)]
             curves[name][metric] = {
                 "mean": [s["mean"] for s in stats],
                 "low": [s["ci95"][0] if s["ci95"] else None for s in stats],
@@ -398,9 +414,9 @@ def _summary(runs: list[dict[str, Any]], losses: Sequence[str], lrs: Mapping[str
         mine = [r for r in runs if r["loss"] == name]
         entry: dict[str, Any] = {"lr": lrs[name]}
         for metric in METRICS:
-            entry[metric] = mean_ci95([r["final"][metric] for r in mine])
+            entry[metric] = mean_ci95([r["final"][metric] for r in mine], METRIC_RANGES[metric])
         reached = [r["epochs_to_target"] for r in mine if r["epochs_to_target"] is not None]
-        entry["epochs_to_target"] = {**mean_ci95(reached), "reached": len(reached), "runs": len(mine)}
+        entry["epochs_to_target"] = {**mean_ci95(reached, (0.0, math.inf)), "reached": len(reached), "runs": len(mine)}
         entry["initial_logit_std"] = mean_ci95([r["initial_logit_std"] for r in mine])
         entry["diverged"] = sum(bool(r["diverged"]) for r in mine)
         pooled = None
