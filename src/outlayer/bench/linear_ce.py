@@ -9,10 +9,11 @@ Cases (forward + backward, gradients of hidden and weight):
 * ``torch-chunked``: torch's own ``F.linear_cross_entropy(..., options=LinearCrossEntropyOptions())``
   (torch >= 2.13), for comparison.
 
-Peak extra memory is the rise of the process's peak resident set (Linux ``VmHWM``, reset through
-``/proc/self/clear_refs``) above its size once the inputs exist; it includes the gradients each
+Peak extra memory is :func:`outlayer.bench._common.measure_peak_extra_bytes` (the rise of the
+process's peak resident set above its size once the inputs exist); it includes the gradients each
 implementation returns. ``tflops`` counts the three matmuls (``6 N d V``); ``gbps`` the minimal
-traffic (read ``h`` and ``W``, write their gradients).
+traffic (read ``h`` and ``W``, write their gradients); ``ratio_vs_torch`` is the naive time over
+this time (> 1: faster than naive).
 """
 
 from __future__ import annotations
@@ -23,60 +24,17 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["DEFAULT_SHAPES", "QUICK_SHAPES", "measure_case", "peak_rss_rise_bytes", "run"]
+__all__ = ["DEFAULT_SHAPES", "QUICK_SHAPES", "measure_case", "run"]
 
 DEFAULT_SHAPES: tuple[tuple[int, int, int], ...] = ((8192, 1024, 32000),)
 QUICK_SHAPES: tuple[tuple[int, int, int], ...] = ((1024, 256, 8000),)
 SUITE = "linear-ce"
 
 
-def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _release_freed_memory() -> None:
-    """Make freed buffers leave the resident set, so that a peak counts live memory only (glibc).
-
-    glibc keeps freed blocks below its (self-raising, up to 32 MiB) mmap threshold in the heap,
-    where reusing them would not raise the peak: fix the threshold at 64 KiB and trim the heap.
-    """
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 64 * 1024)  # M_MMAP_THRESHOLD; setting it also stops its dynamic growth
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def peak_rss_rise_bytes(fn: Callable[[], Any]) -> int | None:
-    """Peak resident memory of ``fn()`` above the resident memory before it (Linux; else None)."""
-    gc.collect()
-    _release_freed_memory()
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")  # "5" resets VmHWM, the peak resident set, to the current size
-    except OSError:
-        return None
-    before = _status_kib("VmRSS")
-    result = fn()
-    peak = _status_kib("VmHWM")
-    del result
-    if before is None or peak is None:
-        return None
-    return max(0, peak - before) * 1024
-
-
 def measure_case(fn: Callable[[], Any], *, repeats: int) -> tuple[float, float | None]:
     """(median milliseconds over ``repeats`` timed calls after one warm-up, peak extra MiB of one call)."""
+    from outlayer.bench._common import measure_peak_extra_bytes
+
     fn()  # warm-up: Numba compilation and first-touch allocations must not count as the kernel's memory
     times = []
 
@@ -86,11 +44,11 @@ def measure_case(fn: Callable[[], Any], *, repeats: int) -> tuple[float, float |
         times.append((time.perf_counter() - start) * 1e3)
         return result
 
-    peak = peak_rss_rise_bytes(timed)  # the first timed call also gives the peak
+    peak = measure_peak_extra_bytes(timed)  # the first timed call also gives the peak: these calls are long
     for _ in range(repeats - 1):
         gc.collect()
         timed()
-    return statistics.median(times), None if peak is None else peak / 2**20
+    return statistics.median(times), peak / 2**20
 
 
 def _cases(n: int, d: int, v: int, dtype_name: str, chunk_size: int | None) -> dict[str, Callable[[], Any]]:
@@ -182,7 +140,8 @@ def run(
                             "peak_extra_mb": peak_mb,
                             "gbps": 2 * (n * d + v * d) * itemsize / seconds / 1e9,
                             "tflops": 6 * n * d * v / seconds / 1e12,
-                            "ratio_vs_torch": None if naive_ms is None else median_ms / naive_ms,
+                            # the suites' convention (outlayer.bench.ce): torch time / this time, > 1 is faster
+                            "ratio_vs_torch": None if naive_ms is None else naive_ms / median_ms,
                             "threads": torch.get_num_threads(),
                             "chunk_size": chunk_size,
                         }

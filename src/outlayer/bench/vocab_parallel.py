@@ -122,7 +122,7 @@ def run(
                         "peak_extra_mb": mb,
                         "gbps": 2 * n * columns * itemsize / (ms / 1e3) / 1e9,
                         "tflops": None,
-                        "ratio_vs_torch": ms / reference_ms,
+                        "ratio_vs_torch": reference_ms / ms,  # > 1: faster than one process
                         "world_size": world,
                         "device": str(device),
                     }

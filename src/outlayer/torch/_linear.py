@@ -219,9 +219,12 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 hidden, weight, bias, target, class_weight, reduction="none", want=ctx.want, row_scale=grad_loss, **ctx.options
             )
             return (dhidden, dweight, dbias) + none_for_options
-        dhidden, dweight, dbias = ctx.saved_tensors
-        scaled = tuple(None if g is None else g * grad_loss.to(g.dtype) for g in (dhidden, dweight, dbias))
-        return scaled + none_for_options
+        stored = ctx.saved_tensors
+        if bool(grad_loss == 1):
+            # The usual loss.backward(): hand over the stored gradients themselves. Autograd frees
+            # its saved copy first, so .grad takes over the buffer instead of a second (V, d) one.
+            return tuple(stored) + none_for_options
+        return tuple(None if g is None else g * grad_loss.to(g.dtype) for g in stored) + none_for_options
 
 
 def _check(
@@ -276,7 +279,7 @@ def linear_cross_entropy(
         ignore_index, label_smoothing, reduction: as ``F.cross_entropy``; ``"mean"`` divides by
             the total class weight of the non-ignored rows, and a mean over nothing is 0 with
             zero gradients (where PyTorch returns nan).
-        chunk_size: rows per block (``None``: about 32 MiB of logits per block,
+        chunk_size: rows per block (``None``: about 64 MiB of logits per block,
             :func:`outlayer.linear_ce.default_chunk_size`).
 
     Returns:

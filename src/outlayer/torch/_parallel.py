@@ -68,17 +68,14 @@ class _VocabParallelCrossEntropy(torch.autograd.Function):
         in_shard = kept & (local_ids >= 0) & (local_ids < n_local)
         safe_ids = local_ids.clamp(0, max(n_local - 1, 0))[:, None]
         target_shifted = shifted.gather(1, safe_ids).squeeze(1) if n_local > 0 else shifted.new_zeros(z.shape[0])
-        finite = torch.isfinite(shifted)
-        stats = torch.stack(
-            [
-                torch.zeros_like(row_max),  # sum exp, filled below
-                torch.where(in_shard, target_shifted, torch.zeros_like(target_shifted)),
-                torch.where(finite, shifted, torch.zeros_like(shifted)).sum(dim=1),
-                finite.sum(dim=1).to(z.dtype),
-                in_shard.to(z.dtype),
-            ],
-            dim=1,
-        )
+        stats = torch.zeros(z.shape[0], 5, dtype=z.dtype, device=z.device)
+        stats[:, 1] = torch.where(in_shard, target_shifted, torch.zeros_like(target_shifted))
+        stats[:, 4] = in_shard.to(z.dtype)
+        finite = None
+        if label_smoothing > 0.0:  # only smoothing needs the finite logits' sum and count (two (N, V_local) temporaries)
+            finite = torch.isfinite(shifted)
+            stats[:, 2] = torch.where(finite, shifted, torch.zeros_like(shifted)).sum(dim=1)
+            stats[:, 3] = finite.sum(dim=1).to(z.dtype)
         probs = shifted.exp_()  # in place: the shifted logits are not needed any more
         stats[:, 0] = probs.sum(dim=1)
         dist.all_reduce(stats, op=dist.ReduceOp.SUM, group=group)
@@ -112,7 +109,7 @@ class _VocabParallelCrossEntropy(torch.autograd.Function):
         ctx.reduction = reduction
         ctx.label_smoothing = label_smoothing
         ctx.out_dtype = local_logits.dtype
-        ctx.save_for_backward(probs, safe_ids, in_shard, finite if label_smoothing > 0.0 else None, n_finite, scale)
+        ctx.save_for_backward(probs, safe_ids, in_shard, finite, n_finite, scale)
         return loss.to(local_logits.dtype)
 
     @staticmethod
