@@ -248,8 +248,9 @@ def _nll_rows(log_probs: Array, target: _Target, w: Array | None, xp: Any) -> tu
     """
     picked = pick(log_probs, target.ids, xp)
     w_y = xp.take(w, target.ids) if w is not None else xp.ones_like(picked)
-    # where, not a product: an ignored row whose logit is -inf must give 0, not 0 * inf = NaN
-    loss = xp.where(target.keep, -w_y * picked, 0.0)
+    counts = target.keep & (w_y > 0) if w is not None else target.keep
+    # where, not a product: an ignored or zero-weight row whose logit is -inf gives 0, not 0 * inf = NaN
+    loss = -w_y * xp.where(counts, picked, 0.0)
     return loss, xp.where(target.keep, w_y, 0.0)
 
 
@@ -368,7 +369,7 @@ def _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduct
     wq = w * q if w is not None else q
     loss_rows = -xp.sum(wq * log_probs_finite, axis=1)
     # target mass on a class whose logit is -inf: that outcome has probability 0, the loss is inf
-    impossible = xp.any((q > 0) & ~finite, axis=1)
+    impossible = xp.any((wq > 0) & ~finite, axis=1)
     loss_rows = xp.where(impossible, INF, loss_rows)
     # mean divides by each row's target weight sum_c w_c t_c (= w_y for a one-hot row), so one-hot
     # rows and their integer ids agree; PyTorch divides by N here (pytorch#107680)

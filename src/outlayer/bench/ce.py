@@ -9,7 +9,10 @@ its buffer counts in the peak memory of every implementation alike):
 * ``outlayer-inplace``: the same with ``inplace=True`` (gradient written over the logits);
 * ``numpy-ref``: the core's NumPy reference :func:`outlayer.losses.cross_entropy_with_grad`
   (float32 only, shapes up to 1 GiB of logits);
-* ``copy``: ``np.copyto`` of the logits' bytes, the floor for one read and one write.
+* ``copy``: ``np.copyto`` of the logits' bytes into an existing buffer, the floor for one read
+  and one write;
+* ``copy-new-buffer``: the same copy into a freshly allocated buffer (``np.copy``): what any
+  out-of-place gradient also pays, the operating system's zeroing of new pages (page faults).
 
 Columns: ``gbps`` is the minimal traffic over the time (forward: read the logits once;
 forward+backward: read them and write the gradient); ``ratio_vs_torch`` = torch eager time /
@@ -38,7 +41,7 @@ SUITE = "ce"
 #: an odd row count, and a 128k vocabulary.
 DEFAULT_SHAPES: tuple[tuple[int, int], ...] = ((4096, 32000), (16384, 32768), (511, 250002), (8192, 131072))
 QUICK_SHAPES: tuple[tuple[int, int], ...] = ((512, 8000),)
-IMPLS = ("copy", "torch", "torch.compile", "outlayer", "outlayer-inplace", "numpy-ref")
+IMPLS = ("copy", "copy-new-buffer", "torch", "torch.compile", "outlayer", "outlayer-inplace", "numpy-ref")
 MODES = ("forward", "forward+backward")
 COLUMNS = (
     "case",
@@ -59,13 +62,13 @@ _DTYPES = ("float32", "bfloat16", "float64")
 # Peak memory of forward+backward in units of the logits' size (input excluded), to skip a case
 # that would not fit: PyTorch keeps log-softmax and a gradient plus a temporary; the reference
 # holds a few float64-free temporaries; the copy baseline allocates a source and a target.
-_MEMORY_FACTOR = {"copy": 2.2, "torch": 3.5, "torch.compile": 3.5, "outlayer": 1.2, "outlayer-inplace": 1.2, "numpy-ref": 6.0}
+_MEMORY_FACTOR = {"copy": 2.2, "copy-new-buffer": 1.2, "torch": 3.5, "torch.compile": 3.5, "outlayer": 1.2, "outlayer-inplace": 1.2, "numpy-ref": 6.0}
 _NUMPY_REF_MAX_BYTES = 1 << 30
 _MEMORY_HEADROOM = 0.7  # use at most this share of the free memory (the machine is shared)
 
 
-def _implementations(dtype: Any) -> dict[str, dict[str, Callable[..., Any]]]:
-    """impl -> mode -> fn(logits, target) for torch tensors."""
+def _implementations(dtype: Any, chosen: Sequence[str]) -> dict[str, dict[str, Callable[..., Any]]]:
+    """impl -> mode -> fn(logits, target) for torch tensors, for the chosen implementations."""
     import torch
     import torch.nn.functional as F
 
@@ -96,16 +99,27 @@ def _implementations(dtype: Any) -> dict[str, dict[str, Callable[..., Any]]]:
         "outlayer": {"forward": forward_of(cross_entropy), "forward+backward": forward_backward_of(cross_entropy)},
         "outlayer-inplace": {"forward+backward": inplace_forward_backward},
     }
-    compiled = torch.compile(F.cross_entropy, dynamic=False)
-    impls["torch.compile"] = {"forward": forward_of(compiled), "forward+backward": forward_backward_of(compiled)}
-    if dtype == torch.float32:
+    if "torch.compile" in chosen:  # importing dynamo alone takes seconds: only when asked
+        # A fresh cache per case: dynamo stops recompiling after 8 variants (shapes x dtypes x
+        # grad modes) and silently runs eager code after that.
+        torch._dynamo.reset()
+        compiled = torch.compile(F.cross_entropy, dynamic=False)
+        impls["torch.compile"] = {"forward": forward_of(compiled), "forward+backward": forward_backward_of(compiled)}
+    if dtype == torch.float32 and "numpy-ref" in chosen:
         from outlayer.losses import cross_entropy as np_cross_entropy
         from outlayer.losses import cross_entropy_with_grad as np_cross_entropy_with_grad
 
-        impls["numpy-ref"] = {
-            "forward": lambda logits, target: np_cross_entropy(logits.numpy(), target.numpy()),
-            "forward+backward": lambda logits, target: np_cross_entropy_with_grad(logits.numpy(), target.numpy()),
-        }
+        from outlayer.kernels import reference_only
+
+        def reference_forward(logits: Any, target: Any) -> Any:
+            with reference_only():  # the core would hand large inputs to the fused kernel
+                return np_cross_entropy(logits.numpy(), target.numpy())
+
+        def reference_forward_backward(logits: Any, target: Any) -> Any:
+            with reference_only():
+                return np_cross_entropy_with_grad(logits.numpy(), target.numpy())
+
+        impls["numpy-ref"] = {"forward": reference_forward, "forward+backward": reference_forward_backward}
     return impls
 
 
@@ -196,18 +210,18 @@ def run(
                 large = logits_bytes > (1 << 31)
                 case_repeats = min(default_repeats, 3) if large else default_repeats
                 warmup = 1 if large or quick else 2
-                implementations = _implementations(dtype)
+                implementations = _implementations(dtype, chosen)
                 copy_ms = None
                 torch_ms: dict[str, float] = {}
                 for impl in chosen:
                     available = memory_available_bytes()
                     need = _MEMORY_FACTOR[impl] * logits_bytes
-                    if impl == "copy":
+                    if impl.startswith("copy"):
                         modes: tuple[str, ...] = ("forward+backward",)
                     else:
                         modes = tuple(m for m in MODES if m in implementations.get(impl, {}))
                     skip = None
-                    if impl != "copy" and impl not in implementations:
+                    if not impl.startswith("copy") and impl not in implementations:
                         skip = "not for this dtype"
                     elif impl == "numpy-ref" and logits_bytes > _NUMPY_REF_MAX_BYTES:
                         skip = "skipped: reference path limited to 1 GiB of logits"
@@ -218,7 +232,7 @@ def run(
                     elif available is not None and need > _MEMORY_HEADROOM * available:
                         skip = f"skipped: needs ~{need / 2**30:.1f} GiB, {available / 2**30:.1f} GiB free"
                     if skip is not None:
-                        if impl != "copy" and impl not in implementations:
+                        if not impl.startswith("copy") and impl not in implementations:
                             continue
                         for mode in modes:
                             rows.append(_row(n, v, dtype_name, impl, mode, note=skip))
@@ -230,6 +244,19 @@ def run(
                                 n, v, dtype_name, "copy", "forward+backward",
                                 median_ms=copy_ms, repeats=case_repeats,
                                 gbps=2 * logits_bytes / (copy_ms / 1e3) / 1e9, ratio_vs_copy=1.0,
+                            )
+                        )
+                        continue
+                    if impl == "copy-new-buffer":
+                        raw = logits.view(torch.int16) if dtype == torch.bfloat16 else logits
+                        source = raw.numpy()
+                        timing = time_callable(source.copy, warmup=warmup, repeats=case_repeats)
+                        rows.append(
+                            _row(
+                                n, v, dtype_name, impl, "forward+backward",
+                                median_ms=timing["median_ms"], iqr_ms=timing["iqr_ms"], repeats=case_repeats,
+                                gbps=2 * logits_bytes / (timing["median_ms"] / 1e3) / 1e9,
+                                ratio_vs_copy=timing["median_ms"] / copy_ms if copy_ms else None,
                             )
                         )
                         continue
@@ -248,8 +275,8 @@ def run(
                                 compile_error = _first_line(exc)
                             rows.append(_row(n, v, dtype_name, impl, mode, note=_first_line(exc)))
                             continue
-                        if impl in ("torch.compile", "outlayer") and first_call_s > 2 * timing["median_ms"] / 1e3 + 0.5:
-                            note = f"first call {first_call_s:.1f} s (compile)"
+                        if impl == "torch.compile":
+                            note = f"first call {first_call_s:.1f} s"
                         if impl == "outlayer-inplace":
                             note = "gradient written over the logits"
                         median_ms = float(timing["median_ms"])

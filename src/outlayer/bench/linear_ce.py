@@ -135,7 +135,7 @@ def run(
                             "d": d,
                             "dtype": dtype_name,
                             "impl": impl,
-                            "mode": "fwd+bwd",
+                            "mode": "forward+backward",
                             "median_ms": median_ms,
                             "peak_extra_mb": peak_mb,
                             "gbps": 2 * (n * d + v * d) * itemsize / seconds / 1e9,

@@ -117,7 +117,7 @@ def run(
                         "d": None,
                         "dtype": dtype_name,
                         "impl": impl,
-                        "mode": "fwd+bwd",
+                        "mode": "forward+backward",
                         "median_ms": ms,
                         "peak_extra_mb": mb,
                         "gbps": 2 * n * columns * itemsize / (ms / 1e3) / 1e9,

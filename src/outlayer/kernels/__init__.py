@@ -15,6 +15,7 @@ from outlayer.kernels.cpu import (
     cross_entropy_fused,
     cross_entropy_fused_raw,
     fused_available,
+    reference_only,
     set_num_threads,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "cross_entropy_fused",
     "cross_entropy_fused_raw",
     "fused_available",
+    "reference_only",
     "set_num_threads",
 ]

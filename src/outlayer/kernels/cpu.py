@@ -16,6 +16,9 @@ Ignored rows (``y == ignore_index``) have zero loss and zero gradient.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -25,6 +28,7 @@ __all__ = [
     "cross_entropy_fused",
     "cross_entropy_fused_raw",
     "fused_available",
+    "reference_only",
     "set_num_threads",
 ]
 
@@ -37,6 +41,11 @@ DISABLE_ENV = "OUTLAYER_DISABLE_FUSED"
 
 # None until first asked; then whether ``outlayer.kernels.cpu_numba`` imported. Tests patch it.
 _numba_importable: bool | None = None
+# > 0 inside ``reference_only()`` blocks.
+_reference_only_depth = 0
+# One kernel launch at a time: numba's fallback "workqueue" threading layer aborts the process on
+# concurrent parallel launches from several Python threads; each launch uses every core anyway.
+_launch_lock = threading.Lock()
 
 _REDUCTIONS = ("mean", "sum", "none")
 _SIGNED_INT_OF_WIDTH = {2: np.int16, 4: np.int32, 8: np.int64}
@@ -45,7 +54,7 @@ _SIGNED_INT_OF_WIDTH = {2: np.int16, 4: np.int32, 8: np.int64}
 def fused_available() -> bool:
     """True when the compiled (Numba) path can run; imports numba on first call, never raises."""
     global _numba_importable
-    if os.environ.get(DISABLE_ENV, "") not in ("", "0"):
+    if _reference_only_depth > 0 or os.environ.get(DISABLE_ENV, "") not in ("", "0"):
         return False
     if _numba_importable is None:
         try:
@@ -55,6 +64,19 @@ def fused_available() -> bool:
         else:
             _numba_importable = True
     return _numba_importable
+
+
+@contextmanager
+def reference_only() -> Iterator[None]:
+    """Within this block :func:`fused_available` is False, so every caller (this module, the
+    core's ``outlayer.losses`` for large inputs, ``outlayer.torch``) runs the reference path:
+    for tests that compare the two, and for benchmarks of the reference. Not thread-safe."""
+    global _reference_only_depth
+    _reference_only_depth += 1
+    try:
+        yield
+    finally:
+        _reference_only_depth -= 1
 
 
 def set_num_threads(threads: int | None) -> int:
@@ -175,21 +197,22 @@ def cross_entropy_fused_raw(
     row_loss = np.empty(n_rows, dtype=np.float64)
     compute_dtype = np.float64 if logits.dtype == np.float64 else np.float32
     kernel = compiled_kernel(parallel=True)
-    kernel(
-        logits,
-        logits.view(_SIGNED_INT_OF_WIDTH[logits.dtype.itemsize]),
-        target,
-        np.ones(1, dtype=compute_dtype) if weight is None else weight.astype(compute_dtype),
-        weight is not None,
-        int(ignore_index) if ignore_index is not None else 0,
-        ignore_index is not None,
-        float(label_smoothing),
-        grad_scale,
-        bool(with_grad),
-        grad_out if with_grad else np.empty((1, 1), dtype=logits.dtype),
-        with_grad and _same_memory(grad_out, logits),
-        row_loss,
-    )
+    with _launch_lock:
+        kernel(
+            logits,
+            logits.view(_SIGNED_INT_OF_WIDTH[logits.dtype.itemsize]),
+            target,
+            np.ones(1, dtype=compute_dtype) if weight is None else weight.astype(compute_dtype),
+            weight is not None,
+            int(ignore_index) if ignore_index is not None else 0,
+            ignore_index is not None,
+            float(label_smoothing),
+            grad_scale,
+            bool(with_grad),
+            grad_out if with_grad else np.empty((1, 1), dtype=logits.dtype),
+            with_grad and _same_memory(grad_out, logits),
+            row_loss,
+        )
     if reduction == "none":
         loss = row_loss.astype(loss_dtype)
     elif reduction == "sum":

@@ -29,6 +29,7 @@ __all__ = ["CrossEntropyLoss", "cross_entropy"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 _FUSED_CPU_DTYPES = (torch.float32, torch.float64, torch.bfloat16)
+_NUMPY_DTYPES = {torch.float32: "float32", torch.float64: "float64"}
 _INTEGER_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
 
@@ -39,6 +40,20 @@ def _as_numpy_storage(tensor: Tensor) -> Any:
     if tensor.dtype == torch.bfloat16:
         return tensor.view(torch.int16).numpy().view(np.uint16)
     return tensor.numpy()
+
+
+def _empty_like_hugepages(tensor: Tensor) -> Tensor:
+    """An uninitialised tensor like ``tensor`` (contiguous, CPU) in NumPy-allocated memory.
+
+    NumPy asks Linux for transparent huge pages on large arrays (madvise), torch's allocator
+    does not: filling a fresh 500 MB buffer then takes a few hundred page faults instead of
+    ~128k, which at 4096 x 32000 float32 halves the forward+backward time on a 2-core machine.
+    """
+    import numpy as np
+
+    if tensor.dtype == torch.bfloat16:
+        return torch.from_numpy(np.empty(tuple(tensor.shape), dtype=np.uint16)).view(torch.bfloat16)
+    return torch.from_numpy(np.empty(tuple(tensor.shape), dtype=_NUMPY_DTYPES[tensor.dtype]))
 
 
 class _FusedCrossEntropy(torch.autograd.Function):
@@ -79,7 +94,7 @@ class _FusedCrossEntropy(torch.autograd.Function):
             grad = None
             if need_grad:
                 # In place: the gradient overwrites the logits' memory (Liger-style), no new buffer.
-                grad = values if inplace else torch.empty_like(values)
+                grad = values if inplace else _empty_like_hugepages(values)
             loss_np, _ = cross_entropy_fused_raw(
                 _as_numpy_storage(values),
                 target.detach().cpu().numpy(),
