@@ -697,3 +697,16 @@ def test_unknown_loss_name_lists_the_known_names() -> None:
         losses.get_loss("hinge")
     for name in ("ce", "mse", "mse-logits", "ce-smooth"):
         assert name in str(info.value)
+
+
+def test_a_zero_weight_target_whose_logit_is_minus_inf_counts_for_nothing_not_nan() -> None:
+    logits = np.array([[-np.inf, 0.0, 1.0], [0.3, 0.2, 0.1]])
+    with np.errstate(all="raise"):  # no 0 * inf along the way either
+        loss, grad = outlayer.cross_entropy_with_grad(logits, np.array([0, 1]), weight=[0.0, 1.0, 1.0], reduction="none")
+    assert loss[0] == 0.0 and np.all(grad[0] == 0.0)
+    assert np.isfinite(loss[1])
+
+
+def test_cross_entropy_of_a_row_with_no_finite_logit_is_inf() -> None:
+    loss = outlayer.cross_entropy(np.full((1, 3), -np.inf), np.array([1]), reduction="none")
+    assert loss[0] == np.inf
