@@ -10,24 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from outlayer.bench import SUITES
+from outlayer.bench._common import TABLE_COLUMNS
 
 __all__ = ["configure", "run", "run_suites"]
 
-_TABLE_COLUMNS = (
-    "suite",
-    "case",
-    "dtype",
-    "mode",
-    "impl",
-    "median_ms",
-    "iqr_ms",
-    "gbps",
-    "ratio_vs_torch",
-    "ratio_vs_copy",
-    "peak_extra_mb",
-    "peak_x_logits",
-    "note",
-)
 
 
 def _threads(text: str) -> int:
@@ -76,7 +62,7 @@ def run_suites(
 def _markdown(rows: list[dict[str, Any]], machine: dict[str, Any], skipped: list[str]) -> str:
     from outlayer.bench._common import markdown_table
 
-    columns = [c for c in _TABLE_COLUMNS if any(row.get(c) not in (None, "") for row in rows)] or ["suite"]
+    columns = [c for c in TABLE_COLUMNS if any(row.get(c) not in (None, "") for row in rows)] or ["suite"]
     lines = [
         "# outlayer bench",
         "",

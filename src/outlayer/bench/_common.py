@@ -19,7 +19,26 @@ from typing import Any
 
 import numpy as np
 
+#: Columns of the bench table, in order; a column no row fills is left out when printing.
+TABLE_COLUMNS: tuple[str, ...] = (
+    "suite",
+    "case",
+    "dtype",
+    "mode",
+    "impl",
+    "median_ms",
+    "iqr_ms",
+    "gbps",
+    "tflops",
+    "ratio_vs_torch",
+    "ratio_vs_copy",
+    "peak_extra_mb",
+    "peak_x_logits",
+    "note",
+)
+
 __all__ = [
+    "TABLE_COLUMNS",
     "copy_baseline_ms",
     "machine_info",
     "markdown_table",

@@ -34,7 +34,7 @@ from outlayer.bench._common import (
     time_callable,
 )
 
-__all__ = ["COLUMNS", "DEFAULT_SHAPES", "IMPLS", "QUICK_SHAPES", "SUITE", "run"]
+__all__ = ["DEFAULT_SHAPES", "IMPLS", "QUICK_SHAPES", "SUITE", "run"]
 
 SUITE = "ce"
 #: The anchors' shapes: Liger Kernel's (4096, 32000) and (16384, 32768), a 250k vocabulary with
@@ -43,20 +43,6 @@ DEFAULT_SHAPES: tuple[tuple[int, int], ...] = ((4096, 32000), (16384, 32768), (5
 QUICK_SHAPES: tuple[tuple[int, int], ...] = ((512, 8000),)
 IMPLS = ("copy", "copy-new-buffer", "torch", "torch.compile", "outlayer", "outlayer-inplace", "numpy-ref")
 MODES = ("forward", "forward+backward")
-COLUMNS = (
-    "case",
-    "dtype",
-    "mode",
-    "impl",
-    "median_ms",
-    "iqr_ms",
-    "gbps",
-    "ratio_vs_torch",
-    "ratio_vs_copy",
-    "peak_extra_mb",
-    "peak_x_logits",
-    "note",
-)
 
 _DTYPES = ("float32", "bfloat16", "float64")
 # Peak memory of forward+backward in units of the logits' size (input excluded), to skip a case
