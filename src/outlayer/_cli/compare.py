@@ -8,34 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from typing import Any
 
+from outlayer._cli import positive_float, positive_int
+
 __all__ = ["configure", "format_summary", "run"]
 
 _LOSSES = ("ce", "mse", "mse-logits", "ce-smooth", "scalar")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -48,21 +29,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init", default="confident", choices=("gentle", "confident"),
                         help="gentle: standard small output weights; confident: initial logits with std 30")
     parser.add_argument("--optimizer", default="sgd", choices=("sgd", "momentum", "adam"))
-    parser.add_argument("--seeds", type=_positive_int, default=5, help="runs per loss (default 5)")
-    parser.add_argument("--epochs", type=_positive_int, default=30, help="epochs per run (default 30)")
-    parser.add_argument("--lr", type=_positive_float, nargs="+", default=None, metavar="LR",
+    parser.add_argument("--seeds", type=positive_int, default=5, help="runs per loss (default 5)")
+    parser.add_argument("--epochs", type=positive_int, default=30, help="epochs per run (default 30)")
+    parser.add_argument("--lr", type=positive_float, nargs="+", default=None, metavar="LR",
                         help="learning rate: one for all losses, or one per loss (default: per-loss defaults)")
     parser.add_argument("--tune-lr", action="store_true",
                         help="pick each loss's learning rate from a grid on the validation split")
-    parser.add_argument("--hidden", type=_positive_int, nargs="+", default=[64], metavar="WIDTH",
+    parser.add_argument("--hidden", type=positive_int, nargs="+", default=[64], metavar="WIDTH",
                         help="hidden layer widths (default: one layer of 64)")
     parser.add_argument("--activation", default="sigmoid", choices=("sigmoid", "relu"))
-    parser.add_argument("--batch-size", type=_positive_int, default=32)
+    parser.add_argument("--batch-size", type=positive_int, default=32)
     parser.add_argument("--target-accuracy", type=float, default=0.9,
                         help="report the first epoch reaching this test accuracy (default 0.9)")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the train/validation/test split")
     parser.add_argument("--smoothing", type=float, default=None, help="ce-smooth: label smoothing (default 0.1)")
-    parser.add_argument("--mse-k", type=_positive_float, default=None,
+    parser.add_argument("--mse-k", type=positive_float, default=None,
                         help="mse-logits: weight k of the true class's term (Hui & Belkin)")
     parser.add_argument("--mse-m", type=float, default=None,
                         help="mse-logits: target M of the true class (Hui & Belkin)")

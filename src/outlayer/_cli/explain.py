@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 
+from outlayer._cli import finite_float
 from outlayer.explain import DEFAULT_CLASSES, DEFAULT_LOGITS, explain, format_explanation
 
 
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return value
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--logits", nargs="+", type=_number, default=list(DEFAULT_LOGITS), metavar="Y",
+    parser.add_argument("--logits", nargs="+", type=finite_float, default=list(DEFAULT_LOGITS), metavar="Y",
                         help="one logit per class (default: 2.0 1.0 0.1)")
     parser.add_argument("--target", default=None,
                         help="the true class, by name or index (default: the first class)")
     parser.add_argument("--classes", nargs="+", default=None, metavar="NAME",
                         help="class names (default: cat dog rabbit for three logits)")
-    parser.add_argument("--temperature", type=_number, default=1.0, help="softmax temperature T > 0 (default 1)")
+    parser.add_argument("--temperature", type=finite_float, default=1.0, help="softmax temperature T > 0 (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 
