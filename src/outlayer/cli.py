@@ -23,6 +23,7 @@ __all__ = ["COMMANDS", "UsageError", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("outlayer._cli.explain", "walk the worked example: softmax, CE, MSE and their gradients"),
     "surface": ("outlayer._cli.surface", "error surfaces, gradient fields and descent paths of CE vs MSE"),
+    "neuron": ("outlayer._cli.neuron", "Nielsen's single sigmoid neuron: quadratic cost vs cross-entropy"),
     "compare": ("outlayer._cli.compare", "train the lecture's network with each loss on real data"),
     "report": ("outlayer._cli.report", "write the whole analysis as one web page"),
     "bench": ("outlayer._cli.bench", "benchmark the fused kernels against PyTorch"),
