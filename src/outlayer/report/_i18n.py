@@ -42,6 +42,7 @@ __all__ = [
     "T",
     "Term",
     "block",
+    "catalogue_problems",
     "check_language",
     "inline",
     "js_messages",
@@ -171,6 +172,40 @@ def translated_attribute(name: str, value: Msg | str, lang: str) -> Markup:
 
     texts = {code: value.plain(code) for code in LANGUAGES}
     return attrs(**{name: texts[lang], f"data-tr-{name}": json.dumps(texts, ensure_ascii=False)})
+
+
+#: Entries that are the same in both languages on purpose (a name).
+LANGUAGE_NEUTRAL: frozenset[str] = frozenset({"js.opt.adam"})
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def catalogue_problems(messages: Mapping[str, Mapping[str, str]] | None = None) -> list[str]:
+    """Everything wrong with a catalogue, one line each (empty when it is complete and consistent):
+    a language missing or empty, placeholders that differ between the languages, Chinese text
+    with no Chinese in it, a glossary term used in English but not in Chinese, an avoided variant."""
+    messages = MESSAGES if messages is None else messages
+    problems = []
+    for key, texts in messages.items():
+        missing = [lang for lang in LANGUAGES if not str(texts.get(lang, "")).strip()]
+        if missing:
+            problems.append(f"{key}: no {', '.join(missing)} text")
+            continue
+        extra = sorted(set(texts) - set(LANGUAGES))
+        if extra:
+            problems.append(f"{key}: unknown language {', '.join(extra)}")
+        fields = {lang: placeholders(texts[lang]) for lang in LANGUAGES}
+        if len({frozenset(f) for f in fields.values()}) > 1:
+            problems.append(f"{key}: placeholders differ: {fields}")
+        english, chinese = str(texts["en"]), str(texts["zh"])
+        if key not in LANGUAGE_NEUTRAL and not _CJK.search(_FIELD.sub("", chinese)):
+            problems.append(f"{key}: the Chinese text has no Chinese: {chinese!r}")
+        for term in GLOSSARY:
+            if re.search(rf"(?<![A-Za-z]){re.escape(term.en)}", english, re.IGNORECASE) and term.zh not in chinese:
+                problems.append(f"{key}: English says {term.en!r} but Chinese lacks {term.zh!r}")
+            for variant in term.avoid:
+                if variant in chinese:
+                    problems.append(f"{key}: {variant!r} where the glossary says {term.zh!r}")
+    return problems
 
 
 def js_messages() -> dict[str, dict[str, str]]:
@@ -525,8 +560,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "explorer.reset": {"en": "worked example", "zh": "回到算例"},
     "explorer.wrong": {"en": "confidently wrong", "zh": "错得很自信"},
     "explorer.link": {"en": "link to this setting", "zh": "本设置的链接"},
-    "explorer.col_logit": {"en": "logit z", "zh": "logit z"},
-    "explorer.col_p": {"en": "p = softmax(z / T)", "zh": "p = softmax(z / T)"},
+    "explorer.col_logit": {"en": "logit z (drag or type)", "zh": "logit z（拖动或输入）"},
+    "explorer.col_p": {"en": "probability p = softmax(z / T)", "zh": "概率 p = softmax(z / T)"},
     "explorer.sum": {"en": "sum of p", "zh": "p 的总和"},
     "explorer.two_class": {
         "en": "Two classes: the sigmoid of the difference equals p₁",
@@ -675,6 +710,5 @@ MESSAGES: dict[str, dict[str, str]] = {
     "js.steps": {"en": "{steps} steps", "zh": "{steps} 步"},
     "js.not_reached": {"en": "not reached in {steps} steps", "zh": "{steps} 步内未达到"},
     "js.diverged": {"en": "diverged after {steps} steps", "zh": "{steps} 步后发散"},
-    "js.start_here": {"en": "start here: z₁ = {u}, z₂ = {v}", "zh": "从这里出发：z₁ = {u}，z₂ = {v}"},
     "js.surface_of": {"en": "error surface of {loss}; click to start there", "zh": "{loss}的误差曲面；点击即从该点出发"},
 }

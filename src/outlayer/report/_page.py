@@ -9,7 +9,7 @@ Building blocks (all return or hold :class:`~outlayer.report._markup.Markup`):
   ``table(...)``, ``figures([...])``, ``add(Markup)``. Plain ``str`` is text, never HTML.
 * :class:`Figure`: a figure file, its translated caption, a permalink ``#fig-...``, and a display
   width that keeps its smallest text at least 10 CSS px (read from the SVG).
-* :func:`render_template` fills ``{{ name }}`` and ``{{ t:key }}`` fields of an asset (the page
+* :func:`render_template` fills ``{{ name }}`` and ``{{ t:<key> }}`` fields of an asset (the page
   template, the explorer's and the surface's markup) with escaped values and translations.
 
 Legacy: the sections listed in :data:`LEGACY_SECTIONS` are still written as raw English HTML
@@ -81,7 +81,7 @@ _TEMPLATE_FIELD = re.compile(r"\{\{\s*(t:)?([A-Za-z0-9_.-]+)\s*\}\}")
 
 
 def render_template(text: str, **values: Any) -> Markup:
-    """``text`` (an asset) with ``{{ name }}`` replaced by ``values[name]`` and ``{{ t:key }}`` by the
+    """``text`` (an asset) with ``{{ name }}`` replaced by ``values[name]`` and ``{{ t:<key> }}`` by the
     catalogue entry ``key`` in both languages. Values are escaped unless Markup; a field without
     a value raises KeyError naming it."""
 
@@ -251,8 +251,9 @@ class Figure:
         return Markup(
             f'<figure class="fig" id="{anchor}"{style}><div class="fig-frame">'
             f'<a href="{escape(shown)}"><img src="{escape(shown)}"{alt}{size_attrs} loading="eager"></a></div>'
-            f'<figcaption><span class="scroll-hint" aria-hidden="true">⇠ ⇢ </span>{caption} <span class="fig-links">({links})'
-            f' <a class="permalink" href="#{anchor}" aria-label="link to this figure">#</a></span></figcaption></figure>'
+            f'<figcaption><span class="scroll-hint" aria-hidden="true">⇠ ⇢ </span>{caption} <span class="fig-links" translate="no">({links})'
+            f' <a class="permalink" href="#{anchor}"{translated_attribute("aria-label", T("page.permalink"), lang)}>#</a>'
+            f"</span></figcaption></figure>"
         )
 
 
@@ -277,6 +278,10 @@ class _FigureGrid:
 
 # ------------------------------------------------------------------------------------ tables
 def _cell(value: Msg | Markup | str) -> Markup:
+    """A table cell: a message in both languages, Markup as is, and plain text (a dataset or package
+    name) escaped and marked translate="no": it reads the same in every language."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return Markup('<span translate="no">{}</span>').format(value)
     return inline(value)
 
 
@@ -379,7 +384,7 @@ def render_page(*, title: Msg, subtitle: Msg, sections: Sequence[Section], versi
     toc = Markup("\n").join(Markup(f'<li><a href="#{escape(s.key)}">{s.title_html()}</a></li>') for s in sections)
     body = Markup("\n").join(s.html(i, root, lang) for i, s in enumerate(sections, start=1))
     switch = "".join(
-        f'<button type="button" data-set-lang="{code}" lang="{HTML_LANG[code]}"'
+        f'<button type="button" data-set-lang="{code}" lang="{HTML_LANG[code]}" translate="no"'
         f' aria-pressed="{"true" if code == lang else "false"}">{escape(LANGUAGE_NAMES[code])}</button>'
         for code in LANGUAGES
     )

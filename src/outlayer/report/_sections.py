@@ -3,7 +3,7 @@
 Each builder takes the job results (see :mod:`outlayer.report._jobs`) and returns a
 :class:`~outlayer.report._page.Section` whose ``data`` is written to ``data/<key>.json``; every
 number in its text goes through :class:`~outlayer.report._page.Numbers`, i.e. is read back from
-that data. Sentences are catalogue entries (``T("key", ...)``, :mod:`outlayer.report._i18n`) in
+that data. Sentences are catalogue entries (``T(key, ...)``, :mod:`outlayer.report._i18n`) in
 English and Chinese; sentences that compare two results choose their words from the measured
 numbers (:func:`relation_msg`), so the text stays true whatever a run measures.
 
@@ -271,8 +271,9 @@ def softmax_section(results: Results, figure: Figure) -> Section:
     rows = [[class_label(c), n(f"worked/logits/{i}", ".1f"), n(f"worked/exp/{i}", ".4f"),
              n(f"worked/probabilities/{i}", ".4f")] for i, c in enumerate(classes)]
     worked_table = data_table(T("softmax.table_caption"),
-                              [T("col.class"), Markup("logit ") + m.math(m.I("z")),
-                               m.math(_exp(m.I("z"))), Markup("softmax ") + m.math(m.I("p"))], rows)
+                              [T("col.class"), Markup('<span translate="no">logit</span> ') + m.math(m.I("z")),
+                               m.math(_exp(m.I("z"))), Markup('<span translate="no">softmax</span> ') + m.math(m.I("p"))],
+                              rows)
     section.add(beside(worked_table, _softmax_derivation(n, classes)))
     top = worked["target_index"]
     p_by_t = [t["probabilities"][top] for t in temperatures]
@@ -694,8 +695,8 @@ def references_section() -> Section:
         links = Markup(" · ").join(
             Markup("<a{}>{}</a>").format(attrs(href=url, rel="noreferrer"), url.split("://", 1)[1]) for url in ref["links"]
         )
-        items.append(Markup('<li id="ref-{}"><span class="ref-authors">{}</span> ({}). <cite>{}</cite>. {}. '
-                            '<span class="ref-links">{}</span>{}</li>').format(
+        items.append(Markup('<li id="ref-{}"><span translate="no"><span class="ref-authors">{}</span> ({}). '
+                            '<cite>{}</cite>. {}. <span class="ref-links">{}</span></span>{}</li>').format(
             ref["key"], ref["authors"], ref["year"], ref["title"], ref["venue"], links,
             T(f"references.{ref['key']}").inline("span", class_="ref-note")))
     section.add(Markup('<ol class="references">{}</ol>').format(Markup("").join(items)))
@@ -712,9 +713,7 @@ def build_sections(results: Results, figures: Mapping[str, Figure], run: Mapping
     surface = surface_section(results)
     surface.add(surface_explorer_html())
     training, beyond = training_section(results), beyond_section(results)
-    for section in (surface, training, beyond):
-        if f"{section.key}.title" in MESSAGES:
-            section.title = T(f"{section.key}.title")
+    surface.title, training.title, beyond.title = T("surface.title"), T("training.title"), T("beyond.title")
     return [
         labels_section(results),
         softmax_section(results, figures["temperature"]),

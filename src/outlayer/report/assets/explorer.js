@@ -13,7 +13,7 @@
   var MAX_CLASSES = 10;
   var LOGIT_LIMIT = 20;
   var BAR_DECADES = [-12, 1];  // the gradient bars' scale, 10^-12 .. 10^1
-  var WRONG = [-8, 8, 0];      // the "confidently wrong" preset: true class 1 far below class 2
+  var WRONG = [-8, 8, 0.1];    // "confidently wrong": the worked example with cat at -8, dog at 8
   var F = window.outlayerFormulas;
   var page = window.outlayerPage;
 

@@ -105,6 +105,11 @@
     button.addEventListener("click", function () { setLanguage(button.getAttribute("data-set-lang"), true); });
   });
   setLanguage(initialLanguage(), false);
+  // a link with #lang=... opened in the same tab (no reload) switches too
+  global.addEventListener("hashchange", function () {
+    var lang = parseFragment().lang;
+    if (HTML_LANG[lang] && lang !== current) { setLanguage(lang, false); }
+  });
 
   global.outlayerPage = {
     t: t,
