@@ -519,7 +519,7 @@ def test_held_out_logit_control_includes_minus_infinity(report_page: Any) -> Non
 # ------------------------------------------------------------------------------------ print
 def _pdf_pages_of_links(pdf: bytes) -> list[list[str]]:
     """For each page of a (Chromium/Skia) PDF, the URIs of its link annotations, in page order."""
-    objects = {int(m.group(1)): m.group(2) for m in re.finditer(rb"(\d+) 0 obj\s*(.*?)\s*endobj", pdf, re.S)}
+    objects = {int(m.group(1)): m.group(2) for m in re.finditer(rb"(\d+) 0 obj\s*(.*?)\s*endobj", pdf, re.DOTALL)}
 
     def refs(array: bytes) -> list[int]:
         return [int(n) for n in re.findall(rb"(\d+) 0 R", array)]
@@ -528,7 +528,7 @@ def _pdf_pages_of_links(pdf: bytes) -> list[list[str]]:
     pages: list[int] = []
 
     def walk(body: bytes) -> None:
-        for kid in refs(re.search(rb"/Kids\s*\[(.*?)\]", body, re.S).group(1)):
+        for kid in refs(re.search(rb"/Kids\s*\[(.*?)\]", body, re.DOTALL).group(1)):
             if re.search(rb"/Type\s*/Pages\b", objects[kid]):
                 walk(objects[kid])
             else:
@@ -537,10 +537,10 @@ def _pdf_pages_of_links(pdf: bytes) -> list[list[str]]:
     walk(root)
     out = []
     for number in pages:
-        annots = re.search(rb"/Annots\s*\[(.*?)\]", objects[number], re.S)
+        annots = re.search(rb"/Annots\s*\[(.*?)\]", objects[number], re.DOTALL)
         uris = []
         for ref in refs(annots.group(1)) if annots else []:
-            uri = re.search(rb"/URI\s*\((.*?)\)", objects[ref], re.S)
+            uri = re.search(rb"/URI\s*\((.*?)\)", objects[ref], re.DOTALL)
             if uri:
                 uris.append(uri.group(1).decode("latin-1"))
         out.append(uris)

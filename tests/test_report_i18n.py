@@ -14,7 +14,16 @@ from typing import Any
 import pytest
 
 from outlayer.report import _i18n
-from outlayer.report._i18n import GLOSSARY, LANGUAGES, MESSAGES, T, Term, block, catalogue_problems, js_messages
+from outlayer.report._i18n import (
+    GLOSSARY,
+    LANGUAGES,
+    MESSAGES,
+    T,
+    Term,
+    block,
+    catalogue_problems,
+    js_messages,
+)
 from outlayer.report._markup import Markup
 from outlayer.report._page import LEGACY_SECTIONS
 
@@ -138,7 +147,7 @@ def test_every_sentence_of_the_page_is_a_translated_message(quick_report: dict[s
 
 def test_only_the_lab_sections_still_carry_raw_english(quick_report: dict[str, Any]) -> None:
     page = quick_report["index"].read_text(encoding="utf-8")
-    sections = re.findall(r'<section id="([\w-]+)">(.*?)</section>', page, re.S)
+    sections = re.findall(r'<section id="([\w-]+)">(.*?)</section>', page, re.DOTALL)
     assert [key for key, body in sections if "data-untranslated" in body and key not in LEGACY_SECTIONS] == []
     # and every section title, also of the lab's sections, is translated
-    assert all('data-msg="' in re.search(r"<h2>(.*?)</h2>", body, re.S).group(1) for _, body in sections)
+    assert all('data-msg="' in re.search(r"<h2>(.*?)</h2>", body, re.DOTALL).group(1) for _, body in sections)

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from outlayer._io import atomic_write_text
-from outlayer.report._jobs import Plan, all_jobs, default_workers, make_plan, run_jobs
 from outlayer.report._i18n import DEFAULT_LANGUAGE, T, check_language
+from outlayer.report._jobs import Plan, all_jobs, default_workers, make_plan, run_jobs
 from outlayer.report._page import Figure, Numbers, render_page
 from outlayer.report._progress import Progress
 from outlayer.report._sections import build_sections, notation_box

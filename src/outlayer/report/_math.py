@@ -17,7 +17,21 @@ from outlayer.report._i18n import Msg, block
 from outlayer.report._markup import Markup, escape
 
 __all__ = [
-    "I", "N", "O", "T_", "derivation", "frac", "math", "over", "paren", "row", "sqrt", "sub", "subsup", "sum_over",
+    "T_",
+    "I",
+    "N",
+    "O",
+    "derivation",
+    "frac",
+    "join",
+    "math",
+    "over",
+    "paren",
+    "row",
+    "sqrt",
+    "sub",
+    "subsup",
+    "sum_over",
     "sup",
 ]
 
@@ -44,7 +58,7 @@ def _node(child: Markup | str) -> Markup:
     raise TypeError(f"MathML children must be built with I/N/O/...; got plain text {child!r}")
 
 
-def I(name: str, *, normal: bool = False) -> Markup:  # noqa: E743 - MathML's <mi>
+def I(name: str, *, normal: bool = False) -> Markup:
     """An identifier; one letter is set italic, ``normal`` (or a word) upright."""
     variant = ' mathvariant="normal"' if normal and len(name) == 1 else ""
     return Markup(f"<mi{variant}>{escape(name)}</mi>")
@@ -55,7 +69,7 @@ def N(text: str) -> Markup:
     return Markup(f"<mn>{escape(text)}</mn>")
 
 
-def O(op: str, *, form: str | None = None) -> Markup:  # noqa: E743 - MathML's <mo>
+def O(op: str, *, form: str | None = None) -> Markup:
     """An operator or fence; "-" becomes the minus sign."""
     op = MINUS if op == "-" else op
     extra = f' form="{form}"' if form else ""

@@ -25,7 +25,7 @@ import json
 import math
 import re
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -169,7 +169,7 @@ class FigureSize:
         return math.ceil(MIN_FIGURE_TEXT_PX * 0.75 * self.width_px / points)
 
 
-_SVG_SIZE = re.compile(r'<svg\b[^>]*?\swidth="([\d.]+)(pt|px)?"[^>]*?\sheight="([\d.]+)(pt|px)?"', re.S)
+_SVG_SIZE = re.compile(r'<svg\b[^>]*?\swidth="([\d.]+)(pt|px)?"[^>]*?\sheight="([\d.]+)(pt|px)?"', re.DOTALL)
 #: matplotlib draws text as glyph paths scaled by (font size in pt) / 100 ...
 _SVG_TEXT_SCALE = re.compile(r"scale\(([\d.]+) -\1\)")
 #: ... or, with svg.fonttype "none", as <text> with a font size in user units (pt).

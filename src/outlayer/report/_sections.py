@@ -22,8 +22,17 @@ from typing import Any
 from outlayer.report import _math as m
 from outlayer.report._i18n import MESSAGES, Joined, Msg, T
 from outlayer.report._jobs import BEYOND_LOSSES, TEMPERATURES, TRAINING_CELLS
-from outlayer.report._markup import Markup, attrs, escape
-from outlayer.report._page import Figure, Numbers, Section, data_json, data_table, read_asset, render_template, table
+from outlayer.report._markup import Markup, attrs
+from outlayer.report._page import (
+    Figure,
+    Numbers,
+    Section,
+    data_json,
+    data_table,
+    read_asset,
+    render_template,
+    table,
+)
 
 __all__ = ["REFERENCES", "build_sections", "notation_box", "relation", "relation_msg"]
 
