@@ -126,6 +126,22 @@ def test_page_never_scrolls_sideways(screen: Any) -> None:
     screen.page.evaluate("window.outlayerPage.setLanguage('en', false)")
 
 
+@pytest.mark.parametrize("width", [360, 768, 1024, 1920])
+def test_page_fits_every_width_from_360_px_to_wide(browser: Any, quick_report: dict[str, Any], width: int) -> None:
+    opened = _open(browser, quick_report, (width, 800))
+    try:
+        for lang in ("en", "zh"):
+            opened.page.evaluate("lang => window.outlayerPage.setLanguage(lang, false)", lang)
+            scroll, client = opened.page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            assert scroll <= client, (width, lang)
+        narrow = opened.page.evaluate(
+            "Array.from(document.querySelectorAll('input[type=range]')).filter(e => e.getBoundingClientRect().width < 150).length")
+        assert narrow == 0
+    finally:
+        opened.context.close()
+
+
 def test_every_slider_is_at_least_150_px_wide(screen: Any) -> None:
     widths = screen.page.evaluate(
         "Array.from(document.querySelectorAll('input[type=range]')).map(el => [el.id, el.getBoundingClientRect().width])"

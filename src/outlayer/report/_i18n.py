@@ -271,6 +271,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "page.quick": {"en": ", quick mode", "zh": "，快速模式"},
     "page.permalink": {"en": "link to this figure", "zh": "本图的链接"},
+    "page.sections": {"en": "sections", "zh": "章节"},
     # ------------------------------------------------------------------ notation
     "notation.title": {"en": "Notation", "zh": "记号"},
     "notation.intro": {

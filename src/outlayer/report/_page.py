@@ -398,6 +398,7 @@ def render_page(*, title: Msg, subtitle: Msg, sections: Sequence[Section], versi
         title=title,
         subtitle=subtitle,
         switch=Markup(switch),
+        nav_label=translated_attribute("aria-label", T("page.sections"), lang),
         toc=toc,
         preface=Markup("\n").join(preface),
         sections=body,

@@ -133,6 +133,9 @@
         rows.appendChild(row);
         slider.addEventListener("input", onLogit);
         number.addEventListener("input", onLogit);
+        number.addEventListener("change", function (event) {  // a typed 50 shows as the 20 it means
+          event.target.value = String(state.logits[Number(event.target.getAttribute("data-class"))]);
+        });
       }
       targetSelect.value = String(state.target);
     }
