@@ -613,9 +613,13 @@ def test_screenshots_saved(screen: Any, artifacts_dir: Path) -> None:
         assert path.stat().st_size > 10_000
     page.evaluate("window.outlayerPage.setLanguage('en', false)")
     if screen.name == "desktop" and os.environ.get("OUTLAYER_UPDATE_SCREENSHOT") == "1":
-        # the README's picture: the page top (title, contents, section 1) in a laptop-sized window
+        # the README's pictures: the page top (title, contents, notation) in a laptop-sized window,
+        # and the explorer in the confidently wrong setting
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(REPO / "docs" / "report-screenshot.png"))
+        page.click("#explorer-wrong")
+        page.locator("#explorer").screenshot(path=str(REPO / "docs" / "report-explorer.png"))
+        page.click("#explorer-reset")
 
 
 def test_pdf_link_parser_reads_a_hand_made_pdf() -> None:

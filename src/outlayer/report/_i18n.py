@@ -267,7 +267,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Every number on this page was computed by outlayer {version} in this run ({seeds} seeds{quick}) "
               "and is stored in the data/ folder. It follows Hung-yi Lee's lecture on classification (ML 2021).",
         "zh": "本页的每个数字都由 outlayer {version} 在这次运行中算出（{seeds} 个随机种子{quick}），并保存在 data/ "
-              "文件夹中。内容依循李宏毅老师《机器学习 2021》的分类（Classification）一课。",
+              "文件夹中。内容依据李宏毅老师《机器学习 2021》课程中的“分类”（Classification）一讲。",
     },
     "page.quick": {"en": ", quick mode", "zh": "，快速模式"},
     "page.permalink": {"en": "link to this figure", "zh": "本图的链接"},
@@ -414,7 +414,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "softmax.table_caption": {"en": "The worked example step by step", "zh": "算例的逐步计算"},
     "softmax.temperature": {
         "en": "A temperature T divides the logits before softmax: {formula}.",
-        "zh": "温度 T 在 softmax 之前先除 logit：{formula}。",
+        "zh": "在 softmax 之前，先把 logit 除以温度 T：{formula}。",
     },
     "softmax.temperature_values": {
         "en": "The probability of {name} is {values}.",
@@ -454,9 +454,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "deriv.softmax.jacobian": {
         "en": "The same as a matrix, the Jacobian. Every entry carries a factor {pi}: where softmax saturates (one "
-              "probability near 1, the rest near 0) all entries are near 0, so softmax itself is flat there.",
+              "probability near 1, the rest near 0) all entries are near 0, so softmax itself is nearly flat there.",
         "zh": "写成矩阵就是雅可比矩阵。每个元素都带有因子 {pi}：softmax 饱和时（一个概率接近 1，其余接近 0），"
-              "所有元素都接近 0，softmax 本身在那里是平的。",
+              "所有元素都接近 0，softmax 本身在那里几乎是平的。",
     },
     "deriv.sigmoid.title": {"en": "Derivation: two classes, softmax = sigmoid", "zh": "推导：两个类别时 softmax = sigmoid"},
     "deriv.sigmoid.start": {"en": "Softmax of class 1 out of two.", "zh": "两个类别中类别 1 的 softmax。"},
@@ -670,8 +670,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "references.lee2021": {
         "en": "Sections 1 to 4 follow this lecture: one-hot labels, softmax, cross-entropy against MSE, and the "
               "error surface of 3 classes (course page and slides).",
-        "zh": "第 1 至 4 节依循这堂课：独热编码的标签、softmax、交叉熵与均方误差的比较，以及三个类别的误差曲面"
-              "（课程网页与投影片）。",
+        "zh": "第 1 至 4 节遵循这一讲：独热编码的标签、softmax、交叉熵与均方误差的比较，以及三个类别的误差曲面"
+              "（课程网页与课件）。",
     },
     "references.nielsen2015": {
         "en": "Why the quadratic cost learns slowly when a sigmoid output saturates, and how cross-entropy cancels "
@@ -697,7 +697,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "references.hui2021": {
         "en": "Square loss on the logits, without softmax, as a competitor of cross-entropy (section 6).",
-        "zh": "不经 softmax、直接作用在 logit 上的平方损失，作为交叉熵的对手（第 6 节）。",
+        "zh": "不经 softmax、直接作用在 logit 上的平方损失，作为交叉熵之外的另一种选择（第 6 节）。",
     },
     # ------------------------------------------------------------------ strings the scripts write (js.*)
     "js.class.cat": {"en": "cat", "zh": "猫"},

@@ -62,6 +62,38 @@
     return segments;
   }
 
+  // Join marching-squares segments that share end points into polylines, so that a dashed line
+  // is dashed along its length (each tiny segment on its own would start a new dash).
+  function chain(segments) {
+    function key(p) { return p[0].toFixed(6) + "," + p[1].toFixed(6); }
+    var ends = {};
+    segments.forEach(function (s, i) {
+      [key(s[0]), key(s[1])].forEach(function (k) { (ends[k] = ends[k] || []).push(i); });
+    });
+    var used = segments.map(function () { return false; });
+    var lines = [];
+    function extend(line, atEnd) {
+      for (;;) {
+        var tip = atEnd ? line[line.length - 1] : line[0];
+        var next = (ends[key(tip)] || []).filter(function (i) { return !used[i]; })[0];
+        if (next === undefined) { return; }
+        used[next] = true;
+        var s = segments[next];
+        var other = key(s[0]) === key(tip) ? s[1] : s[0];
+        if (atEnd) { line.push(other); } else { line.unshift(other); }
+      }
+    }
+    segments.forEach(function (s, i) {
+      if (used[i]) { return; }
+      used[i] = true;
+      var line = [s[0], s[1]];
+      extend(line, true);
+      extend(line, false);
+      lines.push(line);
+    });
+    return lines;
+  }
+
   function init(root) {
     var initial = JSON.parse(root.getAttribute("data-initial"));
     var limits = initial.limits;
@@ -167,7 +199,9 @@
 
     function drawSegments(ctx, g, segments) {
       ctx.beginPath();
-      segments.forEach(function (s) { ctx.moveTo(g.x(s[0][0]), g.y(s[0][1])); ctx.lineTo(g.x(s[1][0]), g.y(s[1][1])); });
+      chain(segments).forEach(function (line) {
+        line.forEach(function (p, k) { if (k === 0) { ctx.moveTo(g.x(p[0]), g.y(p[1])); } else { ctx.lineTo(g.x(p[0]), g.y(p[1])); } });
+      });
       ctx.stroke();
     }
 
@@ -193,7 +227,7 @@
         drawSegments(ctx, g, contour(field.grid, field.axis, field.lo + (field.hi - field.lo) * i / (LEVELS + 1)));
       }
       var goal = contour(field.pgrid, field.axis, initial.goal);
-      ctx.setLineDash([6, 4]);
+      ctx.setLineDash([7, 5]);
       ctx.lineWidth = 3;
       ctx.strokeStyle = "rgba(0, 0, 0, 0.55)";
       drawSegments(ctx, g, goal);
