@@ -451,6 +451,7 @@ SURFACE_CASES = [
 
 def _lab_path(loss: str, optimizer: str, lr: float, held_out: float | None, start: tuple[float, float],
               steps: int = 1000) -> Any:
+    """The lab's descent path (outlayer.surface.descent_path) for the page's settings."""
     from outlayer.surface import LogitPlane, descent_path
 
     # the lab's -inf is -1000 (e^-1000 is exactly 0 in float64), the page's is -Infinity
@@ -480,8 +481,9 @@ def test_surface_readouts_show_the_lab_numbers_for_the_linked_setting(browser: A
         page = opened.page
         assert page.locator("#isurface-optimizer").input_value() == "adam"
         assert not page.locator("#isurface-inf").is_checked()
+        budget = json.loads((quick_report["out"] / "data" / "surface.json").read_text())["setup"]["steps"]
         for loss in ("ce", "mse"):
-            want = _lab_path(loss, "adam", 0.5, 0.0, (-3.0, 4.0))
+            want = _lab_path(loss, "adam", 0.5, 0.0, (-3.0, 4.0), steps=budget)
             assert _value(page, f"#isurface-{loss}-grad") == pytest.approx(float(want.grad_norm[0]), rel=1e-12)
             assert _value(page, f"#isurface-{loss}-loss") == pytest.approx(float(want.loss[0]), rel=1e-12)
             assert _value(page, f"#isurface-{loss}-steps") == want.steps_to_goal
@@ -496,9 +498,10 @@ def test_lecture_corner_reports_mse_not_reachable(report_page: Any) -> None:
     _english(page)
     page.click("#isurface-reset")
     page.evaluate("window.outlayerSurface.finish()")
-    want = _lab_path("mse", "sgd", 0.5, None, (-10.0, 10.0))
+    budget = json.loads((report_page.report["out"] / "data" / "surface.json").read_text())["setup"]["steps"]
+    want = _lab_path("mse", "sgd", 0.5, None, (-10.0, 10.0), steps=budget)
     assert want.steps_to_goal is None
-    assert page.locator("#isurface-mse-steps").inner_text() == "not reached in 1000 steps"
+    assert page.locator("#isurface-mse-steps").inner_text() == f"not reached in {budget} steps"
     assert _value(page, "#isurface-mse-grad") == pytest.approx(float(want.grad_norm[0]), rel=1e-12)
     ce = _lab_path("ce", "sgd", 0.5, None, (-10.0, 10.0))
     assert page.locator("#isurface-ce-steps").inner_text() == f"{ce.steps_to_goal} steps"

@@ -450,13 +450,20 @@ def explorer_html(logits: Sequence[float], target: int, classes: Sequence[str], 
     return render_template(read_asset("explorer.html"), initial=initial)
 
 
-def surface_explorer_html() -> Markup:
-    """The interactive error surface: markup surface.html, drawn by surface.js from the lab's settings."""
+def surface_explorer_html(setup: Mapping[str, Any] | None = None) -> Markup:
+    """The interactive error surface: markup surface.html, drawn by surface.js.
+
+    It starts from the lab's settings (``setup`` of :func:`outlayer.surface.run`: range, learning
+    rate, step budget, goal), so the widget's first paths are the ones the section describes;
+    missing keys fall back to the lab's defaults.
+    """
     from outlayer.surface import DEFAULT_GOAL, DEFAULT_LR, DEFAULT_STEPS, LECTURE_LIMITS
 
-    initial = data_json({"limits": list(LECTURE_LIMITS), "start": [LECTURE_LIMITS[0], LECTURE_LIMITS[1]],
-                         "lr": DEFAULT_LR, "steps": DEFAULT_STEPS, "goal": DEFAULT_GOAL, "optimizer": "sgd",
-                         "heldOut": None})
+    setup = dict(setup or {})
+    limits = [float(v) for v in setup.get("limits", LECTURE_LIMITS)]
+    initial = data_json({"limits": limits, "start": [limits[0], limits[1]], "lr": float(setup.get("lr", DEFAULT_LR)),
+                         "steps": int(setup.get("steps", DEFAULT_STEPS)), "goal": float(setup.get("goal", DEFAULT_GOAL)),
+                         "optimizer": "sgd", "heldOut": None})
     return render_template(read_asset("surface.html"), initial=initial, derivation=_surface_derivation())
 
 
@@ -720,7 +727,7 @@ def build_sections(results: Results, figures: Mapping[str, Figure], run: Mapping
     get their translated titles, and the surface section the interactive error surface.
     """
     surface = surface_section(results)
-    surface.add(surface_explorer_html())
+    surface.add(surface_explorer_html(results["surface"].get("setup")))
     training, beyond = training_section(results), beyond_section(results)
     surface.title, training.title, beyond.title = T("surface.title"), T("training.title"), T("beyond.title")
     return [
