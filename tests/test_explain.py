@@ -85,7 +85,7 @@ def test_prediction_is_the_argmax_and_says_whether_it_is_right() -> None:
 def test_cli_prints_every_step_of_the_default_example(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(["explain"], capsys)
     assert code == 0 and err == ""
-    for needle in ("exp(2)", "7.389056", "sum = 11.212509", "0.659001", "0.417030", "0.184769", "dCE/dy", "Prediction: cat"):
+    for needle in ("exp(2)", "7.389056", "sum = 11.212509", "0.659001", "0.417030", "0.184769", "dCE/dz", "Prediction: cat"):
         assert needle in out
 
 

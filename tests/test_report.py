@@ -26,17 +26,20 @@ from outlayer.report._page import Numbers, lookup
 from outlayer.report._sections import relation
 from outlayer.report._write import check_target, flatten, staged_folder, write_data
 
-SECTION_ORDER = ["labels", "softmax", "loss", "surface", "training", "beyond", "reproduce"]
+SECTION_ORDER = ["labels", "softmax", "loss", "surface", "training", "beyond", "reproduce", "references"]
 
 
 class _PageParser(HTMLParser):
-    """Collects section ids, tagged numbers, and every src/href of the page."""
+    """Collects section ids, tagged numbers (``<span>`` or MathML ``<mn>``), every src, and every
+    href with the section it is in and its rel attribute."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sections: list[str] = []
         self.numbers: list[dict[str, str]] = []
         self.links: list[str] = []
+        self.sources: list[str] = []
+        self.anchors: list[dict[str, str]] = []
         self._open_number: dict[str, str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -49,13 +52,18 @@ class _PageParser(HTMLParser):
         for name in ("src", "href"):
             if name in attributes:
                 self.links.append(attributes[name])
+        if "src" in attributes:
+            self.sources.append(attributes["src"])
+        if "href" in attributes:
+            self.anchors.append({"tag": tag, "href": attributes["href"], "rel": attributes.get("rel", ""),
+                                 "section": self.sections[-1] if self.sections else ""})
 
     def handle_data(self, data: str) -> None:
         if self._open_number is not None:
             self._open_number["text"] += data
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "span":
+        if tag in ("span", "mn"):
             self._open_number = None
 
 
@@ -82,14 +90,22 @@ def test_quick_report_writes_page_figures_data_and_marker(quick_report: dict[str
     assert not [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]  # no staging left
 
 
-def test_page_has_the_seven_sections_in_the_seeds_order(page: _PageParser) -> None:
+def test_page_has_the_eight_sections_in_the_seeds_order(page: _PageParser) -> None:
     assert page.sections == SECTION_ORDER
 
 
 def test_page_references_only_files_inside_the_report(page: _PageParser, quick_report: dict[str, Any]) -> None:
     out = quick_report["out"]
-    for link in page.links:
-        assert not re.match(r"^[a-z]+://|^//", link), link  # no http(s)://, no protocol-relative URL
+    external = re.compile(r"^[a-z]+://|^//")  # http(s)://, or a protocol-relative URL
+    for source in page.sources:  # nothing the page loads comes from outside
+        assert not external.match(source), source
+    for anchor in page.anchors:
+        link = anchor["href"]
+        if external.match(link):
+            # only the Sources section links out: plain <a> links that send no referrer
+            assert (anchor["tag"], anchor["section"], anchor["rel"]) == ("a", "references", "noreferrer"), anchor
+            assert link.startswith("https://") or link.startswith("http://neuralnetworksanddeeplearning.com/"), link
+            continue
         if link.startswith("#") or link.startswith("data:"):
             continue
         assert (out / link).exists(), link

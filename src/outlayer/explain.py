@@ -122,8 +122,8 @@ def format_explanation(result: dict[str, Any]) -> str:
     temperature = result["temperature"]
     k = result["target_index"]
     lines = [
-        f"Logits y = [{', '.join(_num(v) for v in result['logits'])}]   target: {result['target']} "
-        f"(one-hot [{', '.join(_num(v, 0) for v in result['one_hot'])}])",
+        f"Logits z = [{', '.join(_num(v) for v in result['logits'])}]   target: {result['target']} "
+        f"(one-hot y = [{', '.join(_num(v, 0) for v in result['one_hot'])}])",
     ]
     if temperature != 1.0:
         lines.append(f"Temperature T = {_num(temperature)}: every logit is divided by T first.")
@@ -140,15 +140,15 @@ def format_explanation(result: dict[str, Any]) -> str:
     p_target = result["probabilities"][k]
     lines += [
         "",
-        "3. Cross-entropy (natural log): -sum_i yhat_i ln p_i = -ln p(target)",
+        "3. Cross-entropy (natural log): -sum_i y_i ln p_i = -ln p(target)",
         f"   = -ln {p_target:.6f} = {result['cross_entropy']:.6f}",
         "",
-        "4. MSE (summed over classes): sum_i (p_i - yhat_i)^2",
+        "4. MSE (summed over classes): sum_i (p_i - y_i)^2",
         "   = " + " + ".join(f"({p:.4f} - {int(t)})^2" for p, t in zip(result["probabilities"], result["one_hot"])),
         f"   = {result['mse']:.6f}",
         "",
         "5. Gradients with respect to each logit:",
-        f"   {'':>{width}}   dCE/dy      dMSE/dy",
+        f"   {'':>{width}}   dCE/dz      dMSE/dz",
     ]
     for c, gc, gm in zip(classes, result["grad_cross_entropy"], result["grad_mse"]):
         lines.append(f"   {c:>{width}}  {gc:+.6f}   {gm:+.6f}")
@@ -157,12 +157,12 @@ def format_explanation(result: dict[str, Any]) -> str:
     lines += ["", f"6. Prediction: {result['prediction']} (argmax), {verdict}."]
     if "sigmoid" in result:
         s = result["sigmoid"]
-        left = f"sigmoid((y0 - y1) / T) = sigmoid({_num(s['difference'] / temperature)})"
+        left = f"sigmoid((z1 - z2) / T) = sigmoid({_num(s['difference'] / temperature)})"
         lines += [
             "",
             "7. Two classes: softmax is the sigmoid of the difference of the logits.",
             f"   {left} = {s['sigmoid_of_difference']:.12f}",
-            f"   {'softmax(y / T)[0]':<{len(left)}} = {s['softmax_first']:.12f}",
+            f"   {'p1 = softmax(z / T)_1':<{len(left)}} = {s['softmax_first']:.12f}",
         ]
     return "\n".join(lines)
 

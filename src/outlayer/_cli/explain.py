@@ -10,7 +10,7 @@ from outlayer.explain import DEFAULT_CLASSES, DEFAULT_LOGITS, explain, format_ex
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--logits", nargs="+", type=finite_float, default=list(DEFAULT_LOGITS), metavar="Y",
+    parser.add_argument("--logits", nargs="+", type=finite_float, default=list(DEFAULT_LOGITS), metavar="Z",
                         help="one logit per class (default: 2.0 1.0 0.1)")
     parser.add_argument("--target", default=None,
                         help="the true class, by name or index (default: the first class)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 __all__ = ["configure", "run"]
 
@@ -19,6 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seeds", type=int, default=None, metavar="N", help="training seeds per configuration (default: 5, quick: 2)")
     parser.add_argument("--quick", action="store_true", help="fewer seeds, epochs and grid points (about 20 s)")
+    parser.add_argument("--lang", choices=("en", "zh"), default="en",
+                        help="language the page opens in (default: en); the page holds both and switches without reloading")
     parser.add_argument("--open", action="store_true", help="open the page in the default web browser when done")
 
 
@@ -30,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         seeds=args.seeds,
         quick=args.quick,
-        progress=sys.stderr.isatty(),
+        progress=True,
+        lang=args.lang,
     )
     print(f"report written to {result['index']}")
     for line in result["summary"]:

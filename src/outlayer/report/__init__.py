@@ -20,15 +20,16 @@ import json
 import os
 import platform
 import shlex
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from outlayer._io import atomic_write_text
+from outlayer.report._i18n import DEFAULT_LANGUAGE, T, check_language
 from outlayer.report._jobs import Plan, all_jobs, default_workers, make_plan, run_jobs
-from outlayer.report._page import Figure, render_page
-from outlayer.report._sections import build_sections
+from outlayer.report._page import Figure, Numbers, render_page
+from outlayer.report._progress import Progress
+from outlayer.report._sections import build_sections, notation_box
 from outlayer.report._write import MARKER, check_target, staged_folder, write_data
 
 __all__ = ["MARKER", "build_report", "canonical_command"]
@@ -53,6 +54,7 @@ def build_report(
     quick: bool = False,
     progress: bool = False,
     workers: int | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> dict[str, Any]:
     """Run the analysis and write the report folder ``out``; return where it is and a summary.
 
@@ -62,13 +64,16 @@ def build_report(
       dataset: built-in dataset name or a .csv/.npz path for sections 1, 5 and 6.
       seeds: training seeds per configuration (default 5, quick 2).
       quick: 2 seeds, 6 epochs and coarser surface grids: a smoke-test run of about 20 s.
-      progress: show a progress bar (on stderr).
+      progress: write a line per stage with the elapsed time to stderr, and a bar while the
+        labs run when stderr is a terminal.
       workers: processes for the labs (default: usable CPUs, at most 4; 1 = no subprocesses).
+      lang: the page's language until the reader switches ("en" or "zh"; both are always in it).
 
     Returns:
       ``{"out", "index" (Paths), "run_time_s", "summary" (lines for the terminal), "sections"}``.
     """
     plan = make_plan(dataset, seeds, quick)
+    check_language(lang)
     out = Path(out)
     check_target(out)  # refuse a foreign folder before minutes of work, not after
     from outlayer.data import load_dataset
@@ -83,21 +88,21 @@ def build_report(
     marker = json.dumps({"generator": "outlayer report", "version": __version__}) + "\n"
     with staged_folder(out, marker) as stage:
         jobs = all_jobs(plan)
-        bar = _progress_bar(len(jobs), progress)
+        status = Progress(len(jobs), enabled=progress)
+        status.stage(f"outlayer report {__version__}: {len(jobs)} labs on {workers} "
+                     f"worker{'s' if workers != 1 else ''} ({plan.seeds} seeds{', quick' if plan.quick else ''})")
         try:
-            results = run_jobs(jobs, stage / "figures", workers=workers,
-                               on_done=lambda job: bar.update(1) if bar is not None else None)
+            results = run_jobs(jobs, stage / "figures", workers=workers, on_done=lambda job: status.lab_done(job.name))
         finally:
-            if bar is not None:
-                bar.close()
+            status.close()
+        status.stage("labs done; writing the data files and the page")
         worked = results.pop("worked-example")
         results.update(worked["results"])
         figures = {
             "temperature": Figure(f"figures/{Path(worked['figures']['report_temperature']).stem}",
-                                  "Softmax of the worked example at three temperatures.", formats=("png",)),
+                                  T("softmax.fig_temperature"), formats=("png",)),
             "gradients": Figure(f"figures/{Path(worked['figures']['report_gradients']).stem}",
-                                "Gradients of CE and MSE with respect to each logit, for two choices of the true class.",
-                                formats=("png",)),
+                                T("loss.fig_gradients"), formats=("png",)),
         }
         run = {"command": canonical_command(out, plan), "run_time_s": time.perf_counter() - started, "workers": workers}
         main_config = results["gentle-sgd"]["config"]
@@ -107,11 +112,14 @@ def build_report(
         for section in sections:
             write_data(stage / "data", section.key, section.data)
         write_data(stage / "data", "run", run)
-        subtitle = (f"Every number on this page was computed by outlayer {__version__} in this run "
-                    f"({plan.seeds} seeds{', quick mode' if plan.quick else ''}) and is stored in the data/ folder.")
-        page = render_page(title="The output layer of classification networks", subtitle=subtitle,
-                           sections=sections, version=__version__)
+        plan_numbers = Numbers("reproduce", reproduce)
+        subtitle = T("page.subtitle", version=__version__, seeds=plan_numbers("plan/seeds", "d"),
+                     quick=T("page.quick") if plan.quick else "")
+        page = render_page(title=T("page.title"), subtitle=subtitle, sections=sections, version=__version__,
+                           lang=lang, preface=[notation_box()], root=stage)
         atomic_write_text(stage / "index.html", page)
+        size = sum(p.stat().st_size for p in stage.rglob("*") if p.is_file())
+    status.stage(f"done: {(out / 'index.html')} ({size / 1e6:.1f} MB with figures and data)")
     return {
         "out": out,
         "index": (out / "index.html").resolve(),
@@ -119,14 +127,6 @@ def build_report(
         "summary": _summary_lines(results, run),
         "sections": [section.key for section in sections],
     }
-
-
-def _progress_bar(total: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="outlayer report", unit="lab", file=sys.stderr, leave=False)
 
 
 def _versions(outlayer_version: str) -> dict[str, str]:

@@ -1,37 +1,99 @@
-"""The report's HTML: one self-contained page with inline styles and script.
+"""The report's HTML: one self-contained page, text escaped by default, in two languages.
 
-Every number on the page is produced by :class:`Numbers`, which looks the value up in the
-section's data (the object written to ``data/<section>.json``) and tags it with
-``data-key="<section>:<path>"`` and the full-precision ``data-value``, so a test can check each
-displayed number against the data files, and the data files against the library.
+Building blocks (all return or hold :class:`~outlayer.report._markup.Markup`):
+
+* :class:`Numbers` formats a number of a section's data as a tagged ``<span>`` (or ``<mn>`` in
+  a formula): ``data-key="<section>:<path>"`` and the full-precision ``data-value``, so a test can
+  check every displayed number against the data files, and the data files against the library.
+* :class:`Section` collects a section's blocks: ``p(T(...), ...)`` (a translated paragraph),
+  ``table(...)``, ``figures([...])``, ``add(Markup)``. Plain ``str`` is text, never HTML.
+* :class:`Figure`: a figure file, its translated caption, a permalink ``#fig-...``, and a display
+  width that keeps its smallest text at least 10 CSS px (read from the SVG).
+* :func:`render_template` fills ``{{ name }}`` and ``{{ t:<key> }}`` fields of an asset (the page
+  template, the explorer's and the surface's markup) with escaped values and translations.
+
+Legacy: the sections listed in :data:`LEGACY_SECTIONS` are still written as raw English HTML
+strings (``paragraph(str)``, ``add(table(...))``, ``Figure(stem, "caption <span ...>")``). Their
+raw strings pass through, marked ``data-untranslated``; in every other section a plain ``str``
+where HTML is expected raises TypeError. Converting a section means: T(...) for its sentences,
+``section.table`` for its tables, and removing its key from :data:`LEGACY_SECTIONS`.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from string import Template
+from pathlib import Path
 from typing import Any
 
+from outlayer.report._i18n import (
+    HTML_LANG,
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    Msg,
+    T,
+    block,
+    check_language,
+    inline,
+    js_messages,
+    translated_attribute,
+)
+from outlayer.report._markup import Markup, attrs, escape, json_script
+
 __all__ = [
+    "LEGACY_SECTIONS",
     "Figure",
+    "Markup",
     "Numbers",
     "Section",
+    "data_table",
+    "escape",
     "lookup",
     "read_asset",
     "render_page",
+    "render_template",
     "table",
 ]
+
+#: Sections whose builders still hand over raw English HTML strings (the lab's sections, to be
+#: converted to T(...) messages); their text is shown in English in both languages.
+LEGACY_SECTIONS: frozenset[str] = frozenset({"surface", "training", "beyond"})
+
+#: The smallest text a figure may show, in CSS px, at the width the page gives it.
+MIN_FIGURE_TEXT_PX = 10.0
+#: Text size assumed for a figure whose SVG is missing (matplotlib's default font size).
+ASSUMED_FIGURE_TEXT_PT = 10.0
+#: Scripts of the page, inlined in this order (formulas first: the others call it).
+SCRIPTS: tuple[str, ...] = ("formulas.js", "page.js", "explorer.js", "surface.js")
 
 
 def read_asset(name: str) -> str:
     """Text of ``outlayer/report/assets/<name>`` (shipped as package data)."""
     return resources.files("outlayer.report").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+_TEMPLATE_FIELD = re.compile(r"\{\{\s*(t:)?([A-Za-z0-9_.-]+)\s*\}\}")
+
+
+def render_template(text: str, **values: Any) -> Markup:
+    """``text`` (an asset) with ``{{ name }}`` replaced by ``values[name]`` and ``{{ t:<key> }}`` by the
+    catalogue entry ``key`` in both languages. Values are escaped unless Markup; a field without
+    a value raises KeyError naming it."""
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group(1):
+            return T(match.group(2)).inline()
+        name = match.group(2)
+        if name not in values:
+            raise KeyError(f"template field {{{{ {name} }}}} has no value")
+        return inline(values[name])
+
+    return Markup(_TEMPLATE_FIELD.sub(fill, text))
 
 
 def lookup(data: Any, path: str) -> Any:
@@ -51,10 +113,11 @@ def lookup(data: Any, path: str) -> Any:
 
 
 class Numbers:
-    """Formats the numbers of one section's data as tagged ``<span>`` elements.
+    """Formats the numbers of one section's data as tagged elements.
 
     ``numbers("softmax/probs/0", ".3f")`` reads ``data["softmax"]["probs"][0]`` and returns
-    ``<span class="num" data-key="explain:softmax/probs/0" data-value="0.659001...">0.659</span>``.
+    ``<span class="num" data-key="explain:softmax/probs/0" data-value="0.659001...">0.659</span>``;
+    ``numbers.mn(...)`` the same as a MathML ``<mn>``.
     """
 
     def __init__(self, section: str, data: Any) -> None:
@@ -64,114 +127,288 @@ class Numbers:
     def value(self, path: str) -> Any:
         return lookup(self.data, path)
 
-    def __call__(self, path: str, fmt: str = ".3f") -> str:
+    def text(self, path: str, fmt: str = ".3f") -> str:
+        """The number at ``path`` formatted, without the tag ("-0.000" is written "0.000")."""
         value = self.value(path)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TypeError(f"data path {self.section}:{path} holds {value!r}, not a number")
         text = format(value, fmt) if math.isfinite(value) else str(value)
         if text.startswith("-") and not any(digit in text.split("e")[0] for digit in "123456789"):
             text = text[1:]  # "-0.000" reads as a bug
-        return (
-            f'<span class="num" data-key="{self.section}:{html.escape(path)}" '
-            f'data-value="{value!r}">{text}</span>'
-        )
+        return text
+
+    def _tag(self, tag: str, path: str, fmt: str) -> Markup:
+        text = self.text(path, fmt)
+        return Markup(f'<{tag} class="num"{attrs(data_key=f"{self.section}:{path}")} '
+                      f'data-value="{self.value(path)!r}">{escape(text)}</{tag}>')
+
+    def __call__(self, path: str, fmt: str = ".3f") -> Markup:
+        return self._tag("span", path, fmt)
+
+    def mn(self, path: str, fmt: str = ".3f") -> Markup:
+        """The number as a MathML ``<mn>``, for a formula with the data's values."""
+        return self._tag("mn", path, fmt)
+
+
+# ------------------------------------------------------------------------------------ figures
+@dataclass(frozen=True)
+class FigureSize:
+    """A figure file's natural width (CSS px at 96 per inch), height, and smallest text (pt, or None)."""
+
+    width_px: float
+    height_px: float
+    min_text_pt: float | None
+
+    def min_display_px(self) -> int:
+        """The narrowest display at which the smallest text is still ``MIN_FIGURE_TEXT_PX``.
+
+        Text of s pt is s * 96/72 px at the natural width W, so at a display width w it is
+        s * 4/3 * w / W px; w >= 7.5 W / s keeps it at 10 px or more.
+        """
+        points = self.min_text_pt or ASSUMED_FIGURE_TEXT_PT
+        return math.ceil(MIN_FIGURE_TEXT_PX * 0.75 * self.width_px / points)
+
+
+_SVG_SIZE = re.compile(r'<svg\b[^>]*?\swidth="([\d.]+)(pt|px)?"[^>]*?\sheight="([\d.]+)(pt|px)?"', re.DOTALL)
+#: matplotlib draws text as glyph paths scaled by (font size in pt) / 100 ...
+_SVG_TEXT_SCALE = re.compile(r"scale\(([\d.]+) -\1\)")
+#: ... or, with svg.fonttype "none", as <text> with a font size in user units (pt).
+_SVG_FONT_SIZE = re.compile(r"font(?:-size)?:\s*([\d.]+)px")
+
+
+def measure_figure(path: Path) -> FigureSize:
+    """Natural size and smallest text of an SVG or PNG figure file (PNG: from IHDR and pHYs)."""
+    if path.suffix == ".svg":
+        text = path.read_text(encoding="utf-8", errors="replace")
+        size = _SVG_SIZE.search(text)
+        if size is None:
+            raise ValueError(f"{path} has no width/height on its <svg> element")
+        unit = 96 / 72 if size.group(2) in (None, "pt") else 1.0
+        scales = [100 * float(s) for s in _SVG_TEXT_SCALE.findall(text)] + [float(s) for s in _SVG_FONT_SIZE.findall(text)]
+        return FigureSize(float(size.group(1)) * unit, float(size.group(3)) * unit, min(scales) if scales else None)
+    data = path.read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path} is not a PNG file")
+    width, height = struct.unpack(">II", data[16:24])
+    dpi = 96.0
+    offset = 8
+    while offset + 8 <= len(data):  # walk the chunks for pHYs (pixels per metre)
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        if kind == b"pHYs":
+            per_metre, _, unit = struct.unpack(">IIB", data[offset + 8:offset + 17])
+            if unit == 1 and per_metre:
+                dpi = per_metre * 0.0254
+            break
+        if kind == b"IDAT":
+            break
+        offset += 12 + length
+    return FigureSize(width * 96 / dpi, height * 96 / dpi, None)
+
+
+def _slug(stem: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", Path(stem).name.lower()).strip("-")
 
 
 @dataclass(frozen=True)
 class Figure:
-    """A figure of the report: ``stem`` is relative to the report folder, without extension."""
+    """A figure of the report: ``stem`` is relative to the report folder, without extension.
+
+    ``caption`` is a :class:`Msg` (or Markup); a plain ``str`` is accepted as raw HTML only in a
+    legacy section. The page shows the SVG when there is one (sharp at any zoom and in print),
+    else the PNG, and links every file that exists. ``formats`` is what to expect when the
+    files cannot be looked at (no report folder given).
+    """
 
     stem: str
-    caption: str
+    caption: Msg | Markup | str
     formats: tuple[str, ...] = ("png", "svg")
 
-    def html(self) -> str:
-        image = f"{self.stem}.png" if "png" in self.formats else f"{self.stem}.{self.formats[0]}"
-        links = " ".join(f'<a href="{html.escape(self.stem)}.{fmt}">{fmt.upper()}</a>' for fmt in self.formats)
-        return (
-            f'<figure><img src="{html.escape(image)}" alt="{html.escape(_plain(self.caption))}" loading="eager">'
-            f"<figcaption>{self.caption} <span class=\"note\">({links})</span></figcaption></figure>"
+    @property
+    def anchor(self) -> str:
+        return f"fig-{_slug(self.stem)}"
+
+    def html(self, root: Path | None = None, *, legacy: bool = False, lang: str = LANGUAGES[0]) -> Markup:
+        formats = [fmt for fmt in ("svg", "png") if fmt in self.formats]
+        if root is not None:
+            formats = [fmt for fmt in ("svg", "png") if (root / f"{self.stem}.{fmt}").is_file()]
+            if not formats:
+                raise FileNotFoundError(f"figure {self.stem!r} has no .svg or .png file in {root}")
+        shown = f"{self.stem}.{formats[0]}"
+        style = Markup("")
+        size_attrs = Markup("")
+        if root is not None:
+            size = measure_figure(root / shown)
+            natural = math.ceil(size.width_px)
+            style = Markup(f' style="--fig-w:{natural}px;--fig-min:{size.min_display_px()}px"')
+            size_attrs = Markup(f' width="{natural}" height="{math.ceil(size.height_px)}"')
+        caption = _caption(self.caption, legacy)
+        alt = (translated_attribute("alt", self.caption, lang) if isinstance(self.caption, Msg)
+               else attrs(alt=re.sub(r"<[^>]+>", "", str(self.caption))))
+        links = Markup(" ").join(
+            Markup(f'<a href="{escape(self.stem)}.{fmt}">{fmt.upper()}</a>') for fmt in reversed(formats)
+        )
+        anchor = escape(self.anchor)
+        return Markup(
+            f'<figure class="fig" id="{anchor}"{style}><div class="fig-frame">'
+            f'<a href="{escape(shown)}"><img src="{escape(shown)}"{alt}{size_attrs} loading="eager"></a></div>'
+            f'<figcaption><span class="scroll-hint" aria-hidden="true">⇠ ⇢ </span>{caption} <span class="fig-links" translate="no">({links})'
+            f' <a class="permalink" href="#{anchor}"{translated_attribute("aria-label", T("page.permalink"), lang)}>#</a>'
+            f"</span></figcaption></figure>"
         )
 
 
-def _plain(text: str) -> str:
-    """Caption text without tags, for the alt attribute."""
-    return re.sub(r"<[^>]+>", "", text)
+def _caption(caption: Msg | Markup | str, legacy: bool) -> Markup:
+    if isinstance(caption, (Msg, Markup)):
+        return inline(caption)
+    if legacy:
+        return Markup(f'<span data-untranslated="">{caption}</span>')
+    raise TypeError(f"a caption must be T(...) or Markup, not plain str {caption!r}")
 
 
 @dataclass
-class Section:
-    """One section of the page: ``blocks`` are HTML fragments in order; ``data`` is what it shows."""
+class _FigureGrid:
+    figures: list[Figure]
+    wide: bool
 
-    key: str
-    title: str
-    blocks: list[str] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
+    def html(self, root: Path | None, legacy: bool, lang: str) -> Markup:
+        css = "figures wide" if self.wide else "figures"
+        return Markup(f'<div class="{css}">' + "".join(f.html(root, legacy=legacy, lang=lang) for f in self.figures)
+                      + "</div>")
 
-    def add(self, *blocks: str) -> None:
-        self.blocks.extend(blocks)
 
-    def paragraph(self, *sentences: str) -> None:
-        self.blocks.append("<p>" + " ".join(sentences) + "</p>")
+# ------------------------------------------------------------------------------------ tables
+def _cell(value: Msg | Markup | str) -> Markup:
+    """A table cell: a message in both languages, Markup as is, and plain text (a dataset or package
+    name) escaped and marked translate="no": it reads the same in every language."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return Markup('<span translate="no">{}</span>').format(value)
+    return inline(value)
 
-    def figures(self, figures: Iterable[Figure], *, wide: bool = False) -> None:
-        """A grid of figures, two per row on a wide screen; ``wide`` ones get a row each."""
-        css = "figures wide" if wide else "figures"
-        self.blocks.append(f'<div class="{css}">' + "".join(f.html() for f in figures) + "</div>")
 
-    def html(self, number: int) -> str:
-        body = "\n".join(self.blocks)
-        return f'<section id="{self.key}">\n<h2>{number}. {html.escape(self.title)}</h2>\n{body}\n</section>'
+def data_table(caption: Msg | Markup, header: Sequence[Msg | Markup | str], rows: Iterable[Sequence[Any]],
+               numeric_from: int = 1, cell: Any = _cell) -> Markup:
+    """A table as Markup: cells are Markup (numbers), messages, or text (escaped); columns from
+    ``numeric_from`` on are right-aligned. It scrolls inside itself on a narrow screen."""
+    head = "".join(f'<th scope="col">{cell(h)}</th>' for h in header)
+    body = "".join(
+        "<tr>" + "".join(
+            f'<td class="num">{cell(c)}</td>' if i >= numeric_from else f"<td>{cell(c)}</td>" for i, c in enumerate(row)
+        ) + "</tr>"
+        for row in rows
+    )
+    return Markup(f'<div class="table-wrap"><table><caption>{cell(caption)}</caption>'
+                  f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
 def table(caption: str, header: Sequence[str], rows: Iterable[Sequence[str]], numeric_from: int = 1) -> str:
-    """An HTML table; cells are HTML already (numbers from :class:`Numbers`), columns from
-    ``numeric_from`` on are right-aligned."""
-    head = "".join(f'<th scope="col">{h}</th>' for h in header)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{cell}</td>' if i >= numeric_from else f"<td>{cell}</td>" for i, cell in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
+    """Legacy: an HTML table from raw HTML strings (for the sections in :data:`LEGACY_SECTIONS`).
+
+    Returns a plain ``str``, which only a legacy section accepts; new code uses :meth:`Section.table`.
+    """
+    return str(data_table(caption, header, rows, numeric_from, lambda c: Markup(str(c))))
+
+
+# ----------------------------------------------------------------------------------- sections
+@dataclass
+class Section:
+    """One section of the page: ``blocks`` in order; ``data`` is what it shows (data/<key>.json)."""
+
+    key: str
+    title: Msg | str
+    blocks: list[Any] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def legacy(self) -> bool:
+        return self.key in LEGACY_SECTIONS
+
+    def _trusted(self, block_: Any) -> Any:
+        if isinstance(block_, (Markup, _FigureGrid)):
+            return block_
+        if isinstance(block_, Msg):
+            return block([block_])
+        if isinstance(block_, str) and self.legacy:
+            return Markup(f'<div data-untranslated="">{block_}</div>')
+        raise TypeError(f"section {self.key!r}: a block must be Markup or T(...), not {type(block_).__name__} "
+                        f"{str(block_)[:60]!r} (raw HTML strings are accepted only in {sorted(LEGACY_SECTIONS)})")
+
+    def add(self, *blocks: Markup | Msg | str) -> None:
+        """Append trusted blocks (Markup, or a message as its own paragraph)."""
+        self.blocks.extend(self._trusted(b) for b in blocks)
+
+    def p(self, *parts: Msg | Markup, **attributes: Any) -> None:
+        """A paragraph of translated sentences (and language-neutral Markup), one per language."""
+        for part in parts:
+            if not isinstance(part, (Msg, Markup)):
+                raise TypeError(f"section {self.key!r}: paragraph parts must be T(...) or Markup, got {part!r}")
+        self.blocks.append(block(parts, "p", **attributes))
+
+    def paragraph(self, *sentences: Msg | Markup | str) -> None:
+        """A paragraph; raw HTML strings only in a legacy section (new code: :meth:`p`)."""
+        if all(isinstance(s, (Msg, Markup)) for s in sentences):
+            self.p(*sentences)
+        elif self.legacy:
+            self.blocks.append(Markup('<p data-untranslated="">' + " ".join(str(s) for s in sentences) + "</p>"))
+        else:
+            self._trusted(" ".join(map(str, sentences)))  # raises the TypeError
+
+    def table(self, caption: Msg | Markup, header: Sequence[Msg | Markup | str], rows: Iterable[Sequence[Any]],
+              numeric_from: int = 1) -> None:
+        """Append :func:`data_table` (caption, header, rows)."""
+        self.blocks.append(data_table(caption, header, rows, numeric_from))
+
+    def figures(self, figures: Iterable[Figure], *, wide: bool = False) -> None:
+        """Figures side by side where the column fits them at readable size; ``wide``: one per row."""
+        self.blocks.append(_FigureGrid(list(figures), wide))
+
+    def title_html(self) -> Markup:
+        if isinstance(self.title, Msg):
+            return self.title.inline()
+        return escape(self.title)
+
+    def html(self, number: int, root: Path | None = None, lang: str = LANGUAGES[0]) -> Markup:
+        body = "\n".join(b.html(root, self.legacy, lang) if isinstance(b, _FigureGrid) else b for b in self.blocks)
+        return Markup(f'<section id="{escape(self.key)}">\n<h2><span class="secnum">{number}.</span> '
+                      f"{self.title_html()}</h2>\n{body}\n</section>")
+
+
+# --------------------------------------------------------------------------------------- page
+def render_page(*, title: Msg, subtitle: Msg, sections: Sequence[Section], version: str, lang: str = LANGUAGES[0],
+                preface: Sequence[Markup] = (), root: Path | None = None) -> Markup:
+    """The whole page: template, inline CSS and JS, language switch, contents, sections.
+
+    ``lang`` is the language shown before the reader chooses; ``root`` is the report folder
+    (figures are measured there); ``preface`` blocks come before section 1 (the notation box).
+    """
+    check_language(lang)
+    toc = Markup("\n").join(Markup(f'<li><a href="#{escape(s.key)}">{s.title_html()}</a></li>') for s in sections)
+    body = Markup("\n").join(s.html(i, root, lang) for i, s in enumerate(sections, start=1))
+    switch = "".join(
+        f'<button type="button" data-set-lang="{code}" lang="{HTML_LANG[code]}" translate="no"'
+        f' aria-pressed="{"true" if code == lang else "false"}">{escape(LANGUAGE_NAMES[code])}</button>'
+        for code in LANGUAGES
     )
-    return f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def explorer_html(logits: Sequence[float], target: int, classes: Sequence[str], temperature: float) -> str:
-    """The explorer's markup; ``explorer.js`` fills in the rows and every number."""
-    initial = json.dumps(
-        {"logits": [float(v) for v in logits], "target": int(target), "classes": list(classes), "temperature": float(temperature)}
-    )
-    return f"""<div id="explorer" data-initial="{html.escape(initial)}">
-<h3>Explorer: move the logits</h3>
-<div class="explorer-controls">
-<label>classes <select id="explorer-classes"></select></label>
-<label>target <select id="explorer-target"></select></label>
-<label>temperature <input id="explorer-temperature" type="range" min="0.1" max="5" step="0.05" value="{float(temperature)!r}">
-<span class="num" id="explorer-temperature-value"></span></label>
-</div>
-<div class="explorer-loss"><span class="ce">CE = <span class="num" id="explorer-ce"></span></span>
-<span class="mse">MSE = <span class="num" id="explorer-mse"></span></span></div>
-<table><thead><tr><th scope="col">class</th><th scope="col" colspan="2">logit z</th>
-<th scope="col" colspan="2">p = softmax(z / T)</th><th scope="col">&part;CE/&part;z</th><th scope="col">&part;MSE/&part;z</th></tr></thead>
-<tbody id="explorer-rows"></tbody></table>
-<p class="note">Computed in your browser with the same stable formulas as the Python library
-(max-shifted softmax, log-sum-exp); MSE is summed over the classes of the softmax probabilities.</p>
-</div>"""
-
-
-def render_page(*, title: str, subtitle: str, sections: Sequence[Section], version: str) -> str:
-    """The whole page: template, inline CSS and JS, a table of contents and the numbered sections."""
-    toc = "\n".join(f'<li><a href="#{s.key}">{html.escape(s.title)}</a></li>' for s in sections)
-    body = "\n".join(s.html(i) for i, s in enumerate(sections, start=1))
-    return Template(read_asset("page.html")).substitute(
-        title=html.escape(title),
+    titles = {code: title.plain(code) for code in LANGUAGES}
+    script = "\n".join(read_asset(name) for name in SCRIPTS)
+    return render_template(
+        read_asset("page.html"),
+        lang=lang,
+        html_lang=HTML_LANG[lang],
+        document_title=titles[lang],
+        title=title,
         subtitle=subtitle,
+        switch=Markup(switch),
+        nav_label=translated_attribute("aria-label", T("page.sections"), lang),
         toc=toc,
+        preface=Markup("\n").join(preface),
         sections=body,
-        style=read_asset("style.css"),
-        script=read_asset("explorer.js"),
-        version=html.escape(version),
+        style=Markup(read_asset("style.css")),
+        messages=json_script("outlayer-messages", {"default": lang, "titles": titles, "text": js_messages()}),
+        script=Markup(script.replace("</script", "<\\/script")),
+        version=version,
     )
+
+
+def data_json(value: Any) -> str:
+    """``value`` as compact JSON for a ``data-*`` attribute (escaped by :func:`attrs`)."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)

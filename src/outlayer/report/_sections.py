@@ -1,10 +1,15 @@
-"""The seven sections of the report, built from the labs' results (never re-computed here).
+"""The report's sections, built from the labs' results (never re-computed here).
 
 Each builder takes the job results (see :mod:`outlayer.report._jobs`) and returns a
 :class:`~outlayer.report._page.Section` whose ``data`` is written to ``data/<key>.json``; every
 number in its text goes through :class:`~outlayer.report._page.Numbers`, i.e. is read back from
-that data. Sentences that compare two results choose their words from the measured numbers
-(:func:`relation`), so the text stays true whatever a run measures.
+that data. Sentences are catalogue entries (``T(key, ...)``, :mod:`outlayer.report._i18n`) in
+English and Chinese; sentences that compare two results choose their words from the measured
+numbers (:func:`relation_msg`), so the text stays true whatever a run measures.
+
+Notation (the page's, the explorer's and ``outlayer explain``'s): logits z, probabilities
+p = softmax(z), one-hot label y, true class t; classes are numbered from 1 wherever a reader sees
+them (z_1 is class 1's logit), while the code and the data files index from 0.
 """
 
 from __future__ import annotations
@@ -14,13 +19,26 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from outlayer.report import _math as m
+from outlayer.report._i18n import MESSAGES, Joined, Msg, T
 from outlayer.report._jobs import BEYOND_LOSSES, TEMPERATURES, TRAINING_CELLS
-from outlayer.report._page import Figure, Numbers, Section, explorer_html, table
+from outlayer.report._markup import Markup, attrs
+from outlayer.report._page import (
+    Figure,
+    Numbers,
+    Section,
+    data_json,
+    data_table,
+    read_asset,
+    render_template,
+    table,
+)
 
-__all__ = ["build_sections", "relation"]
+__all__ = ["REFERENCES", "build_sections", "notation_box", "relation", "relation_msg"]
 
 Results = Mapping[str, Mapping[str, Any]]
 
+#: Legacy English labels, used by the sections not yet converted to the catalogue.
 LOSS_LABELS: dict[str, str] = {
     "ce": "cross-entropy (CE)",
     "mse": "MSE on probabilities",
@@ -30,6 +48,16 @@ LOSS_LABELS: dict[str, str] = {
 }
 
 
+def loss_label(loss: str) -> Msg | str:
+    """A loss's translated name (``lossname.<name>`` in the catalogue), else its registry name."""
+    return T(f"lossname.{loss}") if f"lossname.{loss}" in MESSAGES else loss
+
+
+def class_label(name: str) -> Msg | str:
+    """A class name, translated when it is one of the worked example's (cat, dog, rabbit)."""
+    return T(f"js.class.{name}") if f"js.class.{name}" in MESSAGES else name
+
+
 def relation(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
     """How statistic ``a`` stands to ``b`` ({"mean", "ci95"} from experiments.mean_ci95), in words.
 
@@ -37,27 +65,49 @@ def relation(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
     difference is within the seed-to-seed spread. With a single seed there is no interval and the
     words only say which mean is larger.
     """
+    return _RELATION_WORDS[_relation_key(a, b)]
+
+
+#: The legacy sections' English relation words (the catalogue's rel.* entries are whole clauses).
+_RELATION_WORDS: dict[str, str] = {
+    "rel.not_comparable": "not comparable (a run diverged)",
+    "rel.equal": "equal to",
+    "rel.above_one_seed": "above (one seed, no interval)",
+    "rel.below_one_seed": "below (one seed, no interval)",
+    "rel.clearly_above": "clearly above",
+    "rel.clearly_below": "clearly below",
+    "rel.within": "within the seed-to-seed spread of",
+}
+
+
+def _relation_key(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
     if a["mean"] is None or b["mean"] is None:
-        return "not comparable (a run diverged)"
+        return "rel.not_comparable"
     if a.get("ci95") is None or b.get("ci95") is None:
         if a["mean"] == b["mean"]:
-            return "equal to"
-        return ("above" if a["mean"] > b["mean"] else "below") + " (one seed, no interval)"
+            return "rel.equal"
+        return "rel.above_one_seed" if a["mean"] > b["mean"] else "rel.below_one_seed"
     if a["ci95"][0] > b["ci95"][1]:
-        return "clearly above"
+        return "rel.clearly_above"
     if a["ci95"][1] < b["ci95"][0]:
-        return "clearly below"
-    return "within the seed-to-seed spread of"
+        return "rel.clearly_below"
+    return "rel.within"
 
 
-def _stat(numbers: Numbers, path: str, fmt: str = ".1%") -> str:
+def relation_msg(a: Mapping[str, Any], b: Mapping[str, Any], a_name: Msg, b_name: Msg) -> Msg:
+    """The clause "A is clearly above B" (or below, or within the spread) for statistics a, b."""
+    return T(_relation_key(a, b), a=a_name, b=b_name)
+
+
+def _stat(numbers: Numbers, path: str, fmt: str = ".1%") -> Markup:
     """``mean [low, high]`` of a mean_ci95 entry at ``path``, each number tagged."""
     entry = numbers.value(path)
     if entry["mean"] is None:
-        return "n/a"
+        return Markup("n/a")
     text = numbers(f"{path}/mean", fmt)
     if entry.get("ci95") is not None:
-        text += f' <span class="note">[{numbers(f"{path}/ci95/0", fmt)}, {numbers(f"{path}/ci95/1", fmt)}]</span>'
+        text += Markup(' <span class="note">[{}, {}]</span>').format(numbers(f"{path}/ci95/0", fmt),
+                                                                     numbers(f"{path}/ci95/1", fmt))
     return text
 
 
@@ -72,7 +122,7 @@ def _compare_data(result: Mapping[str, Any], losses: Sequence[str]) -> dict[str,
 
 
 def _setup_phrase(numbers: Numbers, prefix: str) -> str:
-    """"digits (10 classes, 450 test samples), 5 seeds, 20 epochs of sgd from a gentle start"."""
+    """Legacy English: "digits (10 classes, 450 test samples), 5 seeds, 20 epochs of sgd from a gentle start"."""
     at = (lambda path: f"{prefix}/{path}") if prefix else (lambda path: path)
     config = numbers.value(at("config"))
     return (f"{html.escape(str(config['dataset']['name']))} ({numbers(at('config/dataset/n_classes'), 'd')} classes, "
@@ -81,45 +131,129 @@ def _setup_phrase(numbers: Numbers, prefix: str) -> str:
             f"{html.escape(config['init'])} start")
 
 
-def _figure(result: Mapping[str, Any], stem: str, caption: str) -> Figure:
-    """A PNG figure a job drew into figures/ (``result["figures"]``: stem -> file name)."""
+def setup_msg(numbers: Numbers, prefix: str) -> Msg:
+    """The training setup of a compare() result at ``prefix`` of the data, as a translated phrase."""
+    at = (lambda path: f"{prefix}/{path}") if prefix else (lambda path: path)
+    config = numbers.value(at("config"))
+    init = config["init"]
+    return T("setup.phrase", dataset=str(config["dataset"]["name"]),
+             classes=numbers(at("config/dataset/n_classes"), "d"), test=numbers(at("config/dataset/n_test"), "d"),
+             seeds=str(len(config["seeds"])), epochs=numbers(at("config/epochs"), "d"),
+             optimizer=str(config["optimizer"]), init=T(f"init.{init}") if f"init.{init}" in MESSAGES else init)
+
+
+def _figure(result: Mapping[str, Any], stem: str, caption: Msg | str) -> Figure:
+    """A figure a job drew into figures/ (``result["figures"]``: stem -> file name)."""
     return Figure(f"figures/{Path(result['figures'][stem]).stem}", caption, formats=("png",))
+
+
+def beside(main: Markup, aside: Markup) -> Markup:
+    """Two blocks side by side on a wide screen (a table and the derivation of its numbers), stacked on a phone."""
+    return Markup('<div class="beside"><div class="beside-main">{}</div>{}</div>').format(main, aside)
+
+
+# ------------------------------------------------------------------------------ MathML pieces
+D = Markup('<mo rspace="0">∂</mo>')  # the partial-derivative sign, set tight against its variable
+
+
+def _v(name: str, index: str) -> Markup:
+    """``name`` with a letter or digit subscript: z_i, p_1."""
+    return m.sub(m.I(name), m.N(index) if index.isdigit() else m.I(index))
+
+
+def _d(top: Markup, bottom: Markup) -> Markup:
+    """The partial derivative d top / d bottom, as a fraction (display formulas)."""
+    return m.frac(m.row(D, top), m.row(D, bottom))
+
+
+def _d_inline(top: Markup, bottom: Markup) -> Markup:
+    """The partial derivative written with a slash, for running text and table headers."""
+    return m.row(D, top, m.O("/"), D, bottom)
+
+
+def _exp(power: Markup) -> Markup:
+    return m.sup(m.I("e"), power)
+
+
+def _vector(items: Sequence[Markup]) -> Markup:
+    return m.paren(*m.join(items, m.O(",")), left="[", right="]")
+
+
+def _sigma(arg: Markup) -> Markup:
+    return m.row(m.I("σ"), m.paren(arg))
+
+
+def _delta(i: str, j: str) -> Markup:
+    return m.sub(m.I("δ"), m.row(m.I(i), m.I(j)))
+
+
+def _ce() -> Markup:
+    return m.I("CE")
+
+
+def _mse() -> Markup:
+    return m.I("MSE")
+
+
+def _inner(a: Markup, b: Markup) -> Markup:
+    return m.paren(a, m.O(","), b, left="⟨", right="⟩")
+
+
+# ----------------------------------------------------------------------------------- preface
+def notation_box() -> Markup:
+    """The notation used on the whole page, mapped once to the lecture's symbols."""
+    z, p, y = m.I("z"), m.I("p"), m.I("y")
+    rows = [
+        (m.math(z, m.O("="), m.paren(_v("z", "1"), m.O(","), m.O("…"), m.O(","), _v("z", "K"))), T("notation.z"),
+         m.math(m.I("y"))),
+        (m.math(p, m.O("="), m.I("softmax"), m.paren(z)), T("notation.p"), m.math(m.sup(m.I("y"), m.O("′")))),
+        (m.math(y), T("notation.y"), m.math(m.over(m.I("y"), "^"))),
+        (m.math(m.I("t"), m.O(","), m.I("K")), T("notation.t"), Markup("")),
+        (m.math(_ce(), m.O("="), m.O("-"), m.I("ln"), _v("p", "t")), T("notation.ce"), m.math(m.I("e"))),
+        (m.math(_mse(), m.O("="), m.sum_over("i"), m.sup(m.paren(_v("p", "i"), m.O("-"), _v("y", "i")), m.N("2"))),
+         T("notation.mse"), m.math(m.I("e"))),
+    ]
+    table_markup = data_table(T("notation.caption"), [T("notation.symbol"), T("notation.meaning"), T("notation.lecture")],
+                              rows, numeric_from=3)
+    return Markup('<aside class="notation" id="notation">{}{}{}</aside>').format(
+        T("notation.title").inline("h2"), T("notation.intro").inline("p"), table_markup)
 
 
 # ----------------------------------------------------------------------------------- section 1
 def labels_section(results: Results) -> Section:
     main, ordinal = results["gentle-sgd"], results["ordinal"]
-    section = Section("labels", "Labels: class numbers vs one-hot")
+    section = Section("labels", T("labels.title"))
     section.data = {"dataset": _compare_data(main, ("scalar", "ce")), "ordinal": _compare_data(ordinal, ("scalar", "ce"))}
     n = Numbers(section.key, section.data)
     summary = section.data["dataset"]["summary"]
-    section.paragraph(
-        "A classifier can give one output and read the class off its value (rounded to the nearest class number), "
-        "or give one output per class and learn one-hot targets through softmax and cross-entropy.",
-        f"On {_setup_phrase(n, 'dataset')}, the single output reaches {_stat(n, 'dataset/summary/scalar/test_accuracy')} "
-        f"test accuracy and the one-hot output {_stat(n, 'dataset/summary/ce/test_accuracy')}; the scalar output is "
-        f"{relation(summary['scalar']['test_accuracy'], summary['ce']['test_accuracy'])} the one-hot one.",
-        "Class numbers tell the network that class 2 lies between classes 1 and 3, an order and a distance that "
-        "names of things do not have.",
+    scalar_name, onehot_name = T("labels.scalar_name"), T("labels.onehot_name")
+    section.p(
+        T("labels.intro"),
+        T("labels.result", setup=setup_msg(n, "dataset"), scalar=_stat(n, "dataset/summary/scalar/test_accuracy"),
+          onehot=_stat(n, "dataset/summary/ce/test_accuracy"),
+          relation=relation_msg(summary["scalar"]["test_accuracy"], summary["ce"]["test_accuracy"], scalar_name,
+                                onehot_name)),
+        T("labels.order"),
     )
     ordinal_summary = section.data["ordinal"]["summary"]
-    section.paragraph(
-        "The exception is a label that really is a position on a line.",
-        f"On the ordinal set, whose {n('ordinal/config/dataset/n_classes', 'd')} classes are consecutive intervals of "
-        f"one hidden number, the single output reaches {_stat(n, 'ordinal/summary/scalar/test_accuracy')} against "
-        f"{_stat(n, 'ordinal/summary/ce/test_accuracy')} for one-hot: there it is "
-        f"{relation(ordinal_summary['scalar']['test_accuracy'], ordinal_summary['ce']['test_accuracy'])} the one-hot output.",
+    section.p(
+        T("labels.exception"),
+        T("labels.ordinal", classes=n("ordinal/config/dataset/n_classes", "d"),
+          scalar=_stat(n, "ordinal/summary/scalar/test_accuracy"), onehot=_stat(n, "ordinal/summary/ce/test_accuracy"),
+          relation=relation_msg(ordinal_summary["scalar"]["test_accuracy"], ordinal_summary["ce"]["test_accuracy"],
+                                scalar_name, onehot_name)),
+        T("labels.other_exceptions"),
     )
     rows = [
-        [html.escape(str(n.value(f"{part}/config/dataset/name"))), LOSS_LABELS[loss],
-         _stat(n, f"{part}/summary/{loss}/test_accuracy")]
+        [str(n.value(f"{part}/config/dataset/name")), loss_label(loss), _stat(n, f"{part}/summary/{loss}/test_accuracy")]
         for part in ("dataset", "ordinal") for loss in ("scalar", "ce")
     ]
-    section.add(table("Test accuracy, mean over seeds [95% interval]", ["dataset", "output", "test accuracy"], rows,
-                      numeric_from=2))
+    section.table(T("table.accuracy_caption"), [T("col.dataset"), T("col.output"), T("col.test_accuracy")], rows,
+                  numeric_from=2)
     section.figures([
-        _figure(main, "labels_dataset_accuracy", f"Accuracy per epoch on {html.escape(str(n.value('dataset/config/dataset/name')))}: scalar vs one-hot."),
-        _figure(ordinal, "labels_ordinal_accuracy", "Accuracy per epoch on the ordinal set: scalar vs one-hot."),
+        _figure(main, "labels_dataset_accuracy",
+                T("labels.fig_dataset", dataset=str(n.value("dataset/config/dataset/name")))),
+        _figure(ordinal, "labels_ordinal_accuracy", T("labels.fig_ordinal")),
     ])
     return section
 
@@ -128,7 +262,7 @@ def labels_section(results: Results) -> Section:
 def softmax_section(results: Results, figure: Figure) -> Section:
     worked, two = results["explain"], results["explain-two"]
     temperatures = [results[f"explain-T{t:g}"] for t in TEMPERATURES]
-    section = Section("softmax", "The network and softmax")
+    section = Section("softmax", T("softmax.title"))
     two_class = {
         **two["sigmoid"],
         "abs_difference": abs(two["sigmoid"]["sigmoid_of_difference"] - two["sigmoid"]["softmax_first"]),
@@ -136,43 +270,95 @@ def softmax_section(results: Results, figure: Figure) -> Section:
     section.data = {"worked": worked, "temperatures": temperatures, "two_class": {**two, "sigmoid": two_class}}
     n = Numbers(section.key, section.data)
     classes = worked["classes"]
-    logits = ", ".join(n(f"worked/logits/{i}", ".1f") for i in range(len(classes)))
-    section.paragraph(
-        "The network's last layer is linear: it turns the hidden features into one raw score (a logit) per class, "
-        f"any real number. For the worked example the logits are [{logits}] for {', '.join(map(html.escape, classes))}.",
-        f"Softmax exponentiates each score, which makes it positive, and divides by the sum of the exponentials "
-        f"({n('worked/sum_exp', '.4f')}), so the outputs are probabilities that add up to 1.",
+    count = range(len(classes))
+    names = Joined(tuple(class_label(c) for c in classes))
+    section.p(
+        T("softmax.intro", zk=m.math(_v("z", "k")), classes=names,
+          logits=Markup(", ").join(n(f"worked/logits/{i}", ".1f") for i in count)),
+        T("softmax.exp", sum=n("worked/sum_exp", ".4f")),
     )
-    rows = [[html.escape(c), n(f"worked/logits/{i}", ".1f"), n(f"worked/exp/{i}", ".4f"),
+    rows = [[class_label(c), n(f"worked/logits/{i}", ".1f"), n(f"worked/exp/{i}", ".4f"),
              n(f"worked/probabilities/{i}", ".4f")] for i, c in enumerate(classes)]
-    section.add(table("The worked example step by step", ["class", "logit z", "exp(z)", "softmax p"], rows))
+    worked_table = data_table(T("softmax.table_caption"),
+                              [T("col.class"), Markup('<span translate="no">logit</span> ') + m.math(m.I("z")),
+                               m.math(_exp(m.I("z"))), Markup('<span translate="no">softmax</span> ') + m.math(m.I("p"))],
+                              rows)
+    section.add(beside(worked_table, _softmax_derivation(n, classes)))
     top = worked["target_index"]
     p_by_t = [t["probabilities"][top] for t in temperatures]
-    sharpens = all(a > b for a, b in zip(p_by_t, p_by_t[1:]))
-    listed = ", ".join(
-        f"{n(f'temperatures/{i}/probabilities/{top}', '.3f')} at T = {n(f'temperatures/{i}/temperature', 'g')}"
-        for i in range(len(temperatures))
-    )
-    section.paragraph(
-        "A temperature T divides the logits before softmax.",
-        f"The probability of {html.escape(classes[top])} is {listed}"
-        + ("; a low temperature sharpens the distribution towards the largest logit and a high one flattens it."
-           if sharpens else "."),
-    )
-    section.paragraph(
-        "With two classes softmax needs only the difference of the two logits, and it is the sigmoid of that difference.",
-        f"For logits [{n('two_class/logits/0', '.1f')}, {n('two_class/logits/1', '.1f')}], softmax gives "
-        f"{n('two_class/sigmoid/softmax_first', '.15f')} for the first class and sigmoid of the difference gives "
-        f"{n('two_class/sigmoid/sigmoid_of_difference', '.15f')}, a difference of {n('two_class/sigmoid/abs_difference', '.1e')}.",
+    section.p(
+        T("softmax.temperature", formula=m.math(m.I("p"), m.O("="), m.I("softmax"), m.paren(m.I("z"), m.O("/"), m.I("T")))),
+        T("softmax.temperature_values", name=class_label(classes[top]),
+          values=Joined(tuple(T("softmax.at_t", p=n(f"temperatures/{i}/probabilities/{top}", ".3f"),
+                                 t=n(f"temperatures/{i}/temperature", "g")) for i in range(len(temperatures))))),
+        *([T("softmax.sharpens")] if all(a > b for a, b in zip(p_by_t, p_by_t[1:])) else []),
     )
     section.figures([figure])
+    two_text = block_markup(
+        T("softmax.two"),
+        T("softmax.two_values", z1=n("two_class/logits/0", ".1f"), z2=n("two_class/logits/1", ".1f"),
+          p=n("two_class/sigmoid/softmax_first", ".15f"), s=n("two_class/sigmoid/sigmoid_of_difference", ".15f"),
+          d=n("two_class/sigmoid/abs_difference", ".1e")),
+    )
+    section.add(beside(two_text, _sigmoid_derivation(n)))
     return section
+
+
+def block_markup(*parts: Msg | Markup) -> Markup:
+    """A translated paragraph as Markup (for a :func:`beside` block)."""
+    from outlayer.report._i18n import block
+
+    return block(parts, "p")
+
+
+def _softmax_derivation(n: Numbers, classes: Sequence[str]) -> Markup:
+    i, j = "i", "j"
+    s_def = m.row(m.I("S"), m.O("="), m.sum_over(j, m.I("K")), _exp(_v("z", j)))
+    worked_den = m.row(*m.join([_exp(n.mn(f"worked/logits/{k}", ".1f")) for k in range(len(classes))], m.O("+")))
+    steps = [
+        (m.math(_v("p", i), m.O("="), m.frac(_exp(_v("z", i)), m.I("S")), m.O(","), Markup('<mspace width="1em"/>'),
+                s_def, display=True), T("deriv.softmax.definition")),
+        (m.math(_v("p", "1"), m.O("="), m.frac(_exp(n.mn("worked/logits/0", ".1f")), worked_den), m.O("="),
+                m.frac(n.mn("worked/exp/0", ".4f"), n.mn("worked/sum_exp", ".4f")), m.O("="),
+                n.mn("worked/probabilities/0", ".4f"), display=True),
+         T("deriv.softmax.worked", name=class_label(classes[0]))),
+        (m.math(_d(_v("p", i), _v("z", j)), m.O("="),
+                m.frac(m.row(_delta(i, j), _exp(_v("z", i)), m.I("S"), m.O("-"), _exp(_v("z", i)), _exp(_v("z", j))),
+                       m.sup(m.I("S"), m.N("2"))),
+                m.O("="), _v("p", i), m.paren(_delta(i, j), m.O("-"), _v("p", j)), display=True),
+         T("deriv.softmax.quotient", ds=m.math(_d_inline(m.I("S"), _v("z", j)), m.O("="), _exp(_v("z", j))),
+           delta=m.math(_delta(i, j)))),
+        (m.math(m.I("J"), m.O("="), m.I("diag"), m.paren(m.I("p")), m.O("-"), m.I("p"), m.sup(m.I("p"), m.I("T", normal=True)),
+                display=True),
+         T("deriv.softmax.jacobian", pi=m.math(_v("p", i)))),
+    ]
+    return m.derivation(T("deriv.softmax.title"), steps, key="softmax")
+
+
+def _sigmoid_derivation(n: Numbers) -> Markup:
+    z1, z2 = _v("z", "1"), _v("z", "2")
+    difference = m.row(z1, m.O("-"), z2)
+    steps = [
+        (m.math(_v("p", "1"), m.O("="), m.frac(_exp(z1), m.row(_exp(z1), m.O("+"), _exp(z2))), display=True),
+         T("deriv.sigmoid.start")),
+        (m.math(m.O("="), m.frac(m.N("1"), m.row(m.N("1"), m.O("+"), _exp(m.row(m.O("-"), m.paren(difference))))),
+                display=True),
+         T("deriv.sigmoid.divide", ez=m.math(_exp(z1)))),
+        (m.math(m.O("="), _sigma(difference), m.O(","), Markup('<mspace width="1em"/>'),
+                _sigma(m.I("x")), m.O("="), m.frac(m.N("1"), m.row(m.N("1"), m.O("+"), _exp(m.row(m.O("-"), m.I("x"))))),
+                display=True),
+         T("deriv.sigmoid.result")),
+        (m.math(_sigma(m.row(n.mn("two_class/logits/0", ".1f"), m.O("-"), n.mn("two_class/logits/1", ".1f"))), m.O("="),
+                n.mn("two_class/sigmoid/sigmoid_of_difference", ".12f"), m.O("="), _v("p", "1"), display=True),
+         T("deriv.sigmoid.worked")),
+    ]
+    return m.derivation(T("deriv.sigmoid.title"), steps, key="sigmoid")
 
 
 # ----------------------------------------------------------------------------------- section 3
 def loss_section(results: Results, figure: Figure) -> Section:
     worked, wrong = results["explain"], results["explain-rabbit"]
-    section = Section("loss", "The loss: cross-entropy vs MSE")
+    section = Section("loss", T("loss.title"))
     section.data = {
         "worked": worked,
         "wrong": wrong,
@@ -180,36 +366,123 @@ def loss_section(results: Results, figure: Figure) -> Section:
     }
     n = Numbers(section.key, section.data)
     t, tw = worked["target_index"], wrong["target_index"]
-    section.paragraph(
-        f"Take {html.escape(worked['target'])} as the true class, one-hot [{', '.join(n(f'worked/one_hot/{i}', 'g') for i in range(len(worked['classes'])))}].",
-        f"Cross-entropy is minus the log of the probability given to the true class: "
-        f"−ln {n(f'worked/probabilities/{t}', '.4f')} = {n('worked/cross_entropy', '.4f')}.",
-        f"MSE, summed over the classes of the probability vector, is {n('worked/mse', '.4f')}.",
+    count = range(len(worked["classes"]))
+    mse_terms = m.row(*m.join([m.sup(m.paren(n.mn(f"worked/probabilities/{i}", ".4f"), m.O("-"),
+                                             n.mn(f"worked/one_hot/{i}", "g")), m.N("2")) for i in count], m.O("+")))
+    section.p(
+        T("loss.onehot", name=class_label(worked["target"]),
+          y=Markup(", ").join(n(f"worked/one_hot/{i}", "g") for i in count)),
+        T("loss.ce", p=n(f"worked/probabilities/{t}", ".4f"), ce=n("worked/cross_entropy", ".4f")),
+        T("loss.mse", mse=n("worked/mse", ".4f")),
     )
-    section.paragraph(
-        f"The gradient of CE with respect to the logits is p minus the one-hot target "
-        f"({n(f'worked/grad_cross_entropy/{t}', '.4f')} on the {html.escape(worked['target'])} logit); "
-        f"MSE's gradient passes through the softmax, so every component is multiplied by a probability "
-        f"({n(f'worked/grad_mse/{t}', '.4f')} on the same logit).",
-        f"If the true class were {html.escape(wrong['target'])}, which gets p = {n(f'wrong/probabilities/{tw}', '.4f')}, "
-        f"CE would be {n('wrong/cross_entropy', '.4f')} and its gradient on the {html.escape(wrong['target'])} logit "
-        f"{n(f'wrong/grad_cross_entropy/{tw}', '.4f')}, {n('wrong_target_push_ratio', '.1f')} times MSE's "
-        f"{n(f'wrong/grad_mse/{tw}', '.4f')} (a step against the gradient raises that logit): the more confidently "
-        "wrong the model, the more the softmax factor shrinks MSE's push.",
-    )
-    header = ["class", "p", "one-hot", "∂CE/∂z", "∂MSE/∂z"]
-    for key, result in (("worked", worked), ("wrong", wrong)):
-        rows = [[html.escape(c), n(f"{key}/probabilities/{i}", ".4f"), n(f"{key}/one_hot/{i}", "g"),
+    section.add(m.math(_mse(), m.O("="), mse_terms, m.O("="), n.mn("worked/mse", ".4f"), display=True))
+    header = [T("col.class"), m.math(m.I("p")), m.math(m.I("y")), m.math(_d_inline(_ce(), m.I("z"))),
+              m.math(_d_inline(_mse(), m.I("z")))]
+
+    def rows(key: str, result: Mapping[str, Any]) -> list[list[Any]]:
+        return [[class_label(c), n(f"{key}/probabilities/{i}", ".4f"), n(f"{key}/one_hot/{i}", "g"),
                  n(f"{key}/grad_cross_entropy/{i}", ".4f"), n(f"{key}/grad_mse/{i}", ".4f")]
                 for i, c in enumerate(result["classes"])]
-        caption = (f"Target {html.escape(result['target'])}: CE = {n(f'{key}/cross_entropy', '.4f')}, "
-                   f"MSE = {n(f'{key}/mse', '.4f')}")
-        section.add(table(caption, header, rows))
+
+    def caption(key: str, result: Mapping[str, Any]) -> Msg:
+        return T("loss.table_caption", name=class_label(result["target"]), ce=n(f"{key}/cross_entropy", ".4f"),
+                 mse=n(f"{key}/mse", ".4f"))
+
+    section.add(beside(data_table(caption("worked", worked), header, rows("worked", worked)), _ce_derivation(n, worked)))
+    section.p(T("loss.gradients", name=class_label(worked["target"]), ce=n(f"worked/grad_cross_entropy/{t}", ".4f"),
+                mse=n(f"worked/grad_mse/{t}", ".4f")))
+    section.add(beside(data_table(caption("wrong", wrong), header, rows("wrong", wrong)), _mse_derivation(n, wrong, "wrong")))
+    section.p(T("loss.wrong", name=class_label(wrong["target"]), p=n(f"wrong/probabilities/{tw}", ".4f"),
+                ce=n("wrong/cross_entropy", ".4f"), gce=n(f"wrong/grad_cross_entropy/{tw}", ".4f"),
+                ratio=n("wrong_target_push_ratio", ".1f"), gmse=n(f"wrong/grad_mse/{tw}", ".4f")))
     section.figures([figure])
     section.add(explorer_html(worked["logits"], t, worked["classes"], worked["temperature"]))
     return section
 
 
+def _ce_derivation(n: Numbers, worked: Mapping[str, Any]) -> Markup:
+    j, t = "j", "t"
+    count = range(len(worked["classes"]))
+    one_over = m.frac(m.N("1"), _v("p", t))
+    steps = [
+        (m.math(_ce(), m.O("="), m.O("-"), m.sum_over("i"), _v("y", "i"), m.I("ln"), _v("p", "i"), m.O("="), m.O("-"),
+                m.I("ln"), _v("p", t), display=True), T("deriv.ce.start", yt=m.math(_v("y", t), m.O("="), m.N("1")))),
+        (m.math(_d(_ce(), _v("z", j)), m.O("="), m.O("-"), one_over, _d(_v("p", t), _v("z", j)), m.O("="), m.O("-"),
+                one_over, _v("p", t), m.paren(_delta(t, j), m.O("-"), _v("p", j)), display=True),
+         T("deriv.ce.chain")),
+        (m.math(m.O("="), _v("p", j), m.O("-"), _v("y", j), display=True),
+         T("deriv.ce.result", pt=m.math(_v("p", t)), inv=m.math(one_over))),
+        (m.math(_d(_ce(), m.I("z")), m.O("="), m.I("p"), m.O("-"), m.I("y"), m.O("="),
+                _vector([n.mn(f"worked/grad_cross_entropy/{i}", ".4f") for i in count]), display=True),
+         T("deriv.worked_column", column=m.math(_d_inline(_ce(), m.I("z"))), name=class_label(worked["target"]))),
+    ]
+    return m.derivation(T("deriv.ce.title"), steps, key="ce")
+
+
+def _mse_derivation(n: Numbers, case: Mapping[str, Any], key: str) -> Markup:
+    """MSE's gradient, step by step; the last step shows the numbers of ``case`` (data at ``key``)."""
+    j = "j"
+    count = range(len(case["classes"]))
+    g, p = m.I("g"), m.I("p")
+    transpose = m.I("T", normal=True)
+    steps = [
+        (m.math(_mse(), m.O("="), m.sum_over("i"), m.sup(m.paren(_v("p", "i"), m.O("-"), _v("y", "i")), m.N("2")), m.O(","),
+                Markup('<mspace width="1em"/>'), g, m.O("="), _d(_mse(), p), m.O("="), m.N("2"),
+                m.paren(p, m.O("-"), m.I("y")), display=True), T("deriv.mse.start")),
+        (m.math(_d(_mse(), m.I("z")), m.O("="), m.sup(m.I("J"), transpose), g, m.O("="),
+                m.paren(m.I("diag"), m.paren(p), m.O("-"), p, m.sup(p, transpose)), g, display=True), T("deriv.mse.chain")),
+        (m.math(m.O("="), p, m.O("⊙"), m.paren(g, m.O("-"), _inner(g, p)), m.O(","), Markup('<mspace width="1em"/>'),
+                _d(_mse(), _v("z", j)), m.O("="), _v("p", j), m.paren(_v("g", j), m.O("-"), m.sum_over("i"), _v("g", "i"),
+                _v("p", "i")), display=True),
+         T("deriv.mse.result", pj=m.math(_v("p", j)), pt=m.math(_v("p", "t")))),
+        (m.math(_d(_mse(), m.I("z")), m.O("="), _vector([n.mn(f"{key}/grad_mse/{i}", ".4f") for i in count]),
+                display=True),
+         T("deriv.mse.worked", column=m.math(_d_inline(_mse(), m.I("z"))), name=class_label(case["target"]),
+           p=n(f"{key}/probabilities/{case['target_index']}", ".4f"))),
+    ]
+    return m.derivation(T("deriv.mse.title"), steps, key="mse")
+
+
+def explorer_html(logits: Sequence[float], target: int, classes: Sequence[str], temperature: float) -> Markup:
+    """The explorer: its markup is the asset explorer.html; explorer.js fills in the rows and every number."""
+    initial = data_json({"logits": [float(v) for v in logits], "target": int(target), "classes": list(classes),
+                         "temperature": float(temperature)})
+    return render_template(read_asset("explorer.html"), initial=initial)
+
+
+def surface_explorer_html(setup: Mapping[str, Any] | None = None) -> Markup:
+    """The interactive error surface: markup surface.html, drawn by surface.js.
+
+    It starts from the lab's settings (``setup`` of :func:`outlayer.surface.run`: range, learning
+    rate, step budget, goal), so the widget's first paths are the ones the section describes;
+    missing keys fall back to the lab's defaults.
+    """
+    from outlayer.surface import DEFAULT_GOAL, DEFAULT_LR, DEFAULT_STEPS, LECTURE_LIMITS
+
+    setup = dict(setup or {})
+    limits = [float(v) for v in setup.get("limits", LECTURE_LIMITS)]
+    initial = data_json({"limits": limits, "start": [limits[0], limits[1]], "lr": float(setup.get("lr", DEFAULT_LR)),
+                         "steps": int(setup.get("steps", DEFAULT_STEPS)), "goal": float(setup.get("goal", DEFAULT_GOAL)),
+                         "optimizer": "sgd", "heldOut": None})
+    return render_template(read_asset("surface.html"), initial=initial, derivation=_surface_derivation())
+
+
+def _surface_derivation() -> Markup:
+    z1, z2, p1 = _v("z", "1"), _v("z", "2"), _v("p", "1")
+    one_minus = m.paren(m.N("1"), m.O("-"), p1)
+    root2 = m.sqrt(m.N("2"))
+    steps = [
+        (m.math(p1, m.O("="), _sigma(m.row(z1, m.O("-"), z2)), m.O(","), Markup('<mspace width="1em"/>'),
+                _v("p", "2"), m.O("="), m.N("1"), m.O("-"), p1, display=True),
+         T("deriv.surface.p", z3=m.math(_v("z", "3"), m.O("→"), m.O("-"), m.I("∞")))),
+        (m.math(_ce(), m.O("="), m.I("ln"), m.paren(m.N("1"), m.O("+"), _exp(m.row(z2, m.O("-"), z1))), m.O(","),
+                Markup('<mspace width="1em"/>'), m.O("‖"), m.row(m.O("∇"), _ce()), m.O("‖"), m.O("="), root2, one_minus,
+                display=True), T("deriv.surface.ce")),
+        (m.math(_mse(), m.O("="), m.N("2"), m.sup(one_minus, m.N("2")), m.O(","), Markup('<mspace width="1em"/>'),
+                m.O("‖"), m.row(m.O("∇"), _mse()), m.O("‖"), m.O("="), m.N("4"), root2, p1, m.sup(one_minus, m.N("2")),
+                display=True), T("deriv.surface.mse", p1=m.math(p1))),
+    ]
+    return m.derivation(T("deriv.surface.title"), steps, key="surface")
 # ----------------------------------------------------------------------------------- section 4
 def surface_section(results: Results) -> Section:
     surface = results["surface"]
@@ -380,32 +653,90 @@ def _descriptions(losses: Sequence[str]) -> dict[str, str]:
 def reproduce_section(run: Mapping[str, Any], reproduce: Mapping[str, Any]) -> Section:
     """Section 7: command, seeds, versions, run time. ``run`` (command, time) is not deterministic and
     goes to data/run.json; ``reproduce`` (plan, seeds, versions) does and goes to data/reproduce.json."""
-    section = Section("reproduce", "Reproduce")
+    section = Section("reproduce", T("reproduce.title"))
     section.data = dict(reproduce)
     n = Numbers(section.key, section.data)
-    t = Numbers("run", run)
-    section.paragraph(
-        f"This page took {t('run_time_s', '.1f')} s to compute on {t('workers', 'd')} worker processes.",
-        f"Every number on it is in the <a href=\"data/\">data/</a> folder as JSON and CSV; the same command gives "
-        "identical data files (all but data/run.json, which holds the command and the run time).",
-        f"Training seeds: {', '.join(str(s) for s in section.data['seeds'])} "
-        f"(data split seed {n('split_seed', 'd')}).",
+    r = Numbers("run", run)
+    section.p(
+        T("reproduce.time", time=r("run_time_s", ".1f"), workers=r("workers", "d")),
+        T("reproduce.data"),
+        T("reproduce.seeds", seeds=Markup(", ").join(n(f"seeds/{i}", "d") for i in range(len(section.data["seeds"]))),
+          split=n("split_seed", "d")),
     )
-    section.add(f"<pre>{html.escape(run['command'])}</pre>")
-    rows = [[html.escape(name), html.escape(version)] for name, version in section.data["versions"].items()]
-    section.add(table("Versions", ["package", "version"], rows, numeric_from=2))
+    section.p(T("reproduce.command"))
+    section.add(Markup("<pre>{}</pre>").format(run["command"]))
+    section.p(T("reproduce.lang", flag=Markup("<code>--lang zh</code>")))
+    rows = [[name, version] for name, version in section.data["versions"].items()]
+    section.table(T("reproduce.versions"), [T("col.package"), T("col.version")], rows, numeric_from=2)
+    return section
+
+
+# ----------------------------------------------------------------------------------- section 8
+#: The sources the page reproduces or builds on: (key, authors, year, title, venue, links).
+#: Checked against the sources' own pages (arXiv, ISCA archive, NeurIPS proceedings) where the
+#: project's search tools reach them; the lecture's two links are the course's own.
+REFERENCES: tuple[dict[str, Any], ...] = (
+    {"key": "lee2021", "authors": "Hung-yi Lee (李宏毅)", "year": "2021",
+     "title": "Machine Learning 2021 Spring, lecture “Classification”", "venue": "National Taiwan University",
+     "links": ("https://speech.ee.ntu.edu.tw/~hylee/ml/2021-spring.php",
+               "https://speech.ee.ntu.edu.tw/~hylee/ml/ml2021-course-data/classification_v2.pdf")},
+    {"key": "nielsen2015", "authors": "Michael A. Nielsen", "year": "2015",
+     "title": "Neural Networks and Deep Learning, chapter 3: Improving the way neural networks learn",
+     "venue": "Determination Press", "links": ("http://neuralnetworksanddeeplearning.com/chap3.html",)},
+    {"key": "golik2013", "authors": "Pavel Golik, Patrick Doetsch, Hermann Ney", "year": "2013",
+     "title": "Cross-entropy vs. squared error training: a theoretical and experimental comparison",
+     "venue": "Interspeech 2013, pp. 1756–1760",
+     "links": ("https://www.isca-speech.org/archive/interspeech_2013/i13_1756.html",)},
+    {"key": "kingma2015", "authors": "Diederik P. Kingma, Jimmy Ba", "year": "2015",
+     "title": "Adam: A Method for Stochastic Optimization", "venue": "ICLR 2015",
+     "links": ("https://arxiv.org/abs/1412.6980",)},
+    {"key": "guo2017", "authors": "Chuan Guo, Geoff Pleiss, Yu Sun, Kilian Q. Weinberger", "year": "2017",
+     "title": "On Calibration of Modern Neural Networks", "venue": "ICML 2017",
+     "links": ("https://arxiv.org/abs/1706.04599",)},
+    {"key": "muller2019", "authors": "Rafael Müller, Simon Kornblith, Geoffrey E. Hinton", "year": "2019",
+     "title": "When Does Label Smoothing Help?", "venue": "NeurIPS 2019", "links": ("https://arxiv.org/abs/1906.02629",)},
+    {"key": "hui2021", "authors": "Like Hui, Mikhail Belkin", "year": "2021",
+     "title": "Evaluation of Neural Architectures Trained with Square Loss vs Cross-Entropy in Classification Tasks",
+     "venue": "ICLR 2021", "links": ("https://arxiv.org/abs/2006.07322",)},
+)
+
+
+def references_section() -> Section:
+    """Section 8: the lecture and the papers, as plain links that the page never loads."""
+    section = Section("references", T("references.title"))
+    section.data = {"references": [dict(ref, links=list(ref["links"])) for ref in REFERENCES]}
+    section.p(T("references.intro"))
+    items = []
+    for ref in REFERENCES:
+        links = Markup(" · ").join(
+            Markup("<a{}>{}</a>").format(attrs(href=url, rel="noreferrer"), url.split("://", 1)[1]) for url in ref["links"]
+        )
+        items.append(Markup('<li id="ref-{}"><span translate="no"><span class="ref-authors">{}</span> ({}). '
+                            '<cite>{}</cite>. {}. <span class="ref-links">{}</span></span>{}</li>').format(
+            ref["key"], ref["authors"], ref["year"], ref["title"], ref["venue"], links,
+            T(f"references.{ref['key']}").inline("span", class_="ref-note")))
+    section.add(Markup('<ol class="references">{}</ol>').format(Markup("").join(items)))
     return section
 
 
 def build_sections(results: Results, figures: Mapping[str, Figure], run: Mapping[str, Any],
                    reproduce: Mapping[str, Any]) -> list[Section]:
-    """Sections 1-7 in the seeds' order."""
+    """Sections 1-8 in the seeds' order.
+
+    The lab's sections (surface, training, beyond) are built by their own functions; here they
+    get their translated titles, and the surface section the interactive error surface.
+    """
+    surface = surface_section(results)
+    surface.add(surface_explorer_html(results["surface"].get("setup")))
+    training, beyond = training_section(results), beyond_section(results)
+    surface.title, training.title, beyond.title = T("surface.title"), T("training.title"), T("beyond.title")
     return [
         labels_section(results),
         softmax_section(results, figures["temperature"]),
         loss_section(results, figures["gradients"]),
-        surface_section(results),
-        training_section(results),
-        beyond_section(results),
+        surface,
+        training,
+        beyond,
         reproduce_section(run, reproduce),
+        references_section(),
     ]
