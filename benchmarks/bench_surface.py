@@ -76,12 +76,12 @@ def defaults() -> dict[str, Any]:
             cells = []
             for path in computed:
                 text = "never" if path.steps_to_goal is None else str(path.steps_to_goal)
-                text += "x" if path.diverged else ("!" if not surface._is_monotone(path.loss) else "")
+                text += "x" if path.diverged else ("!" if not surface.is_monotone(path.loss) else "")
                 cells.append(text)
             table[f"{name}/{optimizer}"] = {
                 "lrs": list(rates),
                 "steps_to_p90": [p.steps_to_goal for p in computed],
-                "monotone": [surface._is_monotone(p.loss) for p in computed],
+                "monotone": [surface.is_monotone(p.loss) for p in computed],
                 "diverged": [p.diverged for p in computed],
                 "final_p": [float(p.p_target[-1]) for p in computed],
             }
