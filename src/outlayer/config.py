@@ -38,7 +38,8 @@ TUNING_SEEDS: tuple[int, ...] = (100, 101, 102, 103, 104)
 SELECTION_RULE = ("per loss, the rate with the highest median final validation accuracy over the tuning "
                   "seeds among the rates at which no tuning seed diverged or collapsed to one class (all rates "
                   "when every rate has such a seed), a diverged seed counting as accuracy 0; ties go to the smaller rate; "
-                  "while the chosen rate is the largest or smallest tried, one more rate beyond it is tried")
+                  "while the chosen rate is the largest or smallest tried and beats its neighbour, one more rate beyond it "
+                  "is tried")
 
 
 # ----------------------------------------------------------------------------------- checks
