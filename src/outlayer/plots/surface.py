@@ -370,6 +370,13 @@ def margin_cut_figure(curves: Mapping[str, ProbabilityCurve],
         right.plot(curve.margin, curve.grad_margin, color=_color(name), linewidth=2, label=grad_label)
     if all(float(np.min(c.loss)) > 0 for c in curves.values()):
         left.set_yscale("log")
+    # the probability losses' slopes live in [-1, 1]; an unbounded slope (the square loss on logits'
+    # m - 1) would flatten them to a line, so it may leave the frame (its legend entry says how it goes)
+    slopes = [c.grad_margin for c in curves.values()]
+    low = min(-1.1, min(float(np.min(s)) for s in slopes if np.all(np.abs(s) <= 2.0))) if any(
+        np.all(np.abs(s) <= 2.0) for s in slopes) else None
+    if low is not None:
+        right.set_ylim(low - 0.1, 0.5)
     for ax, ylabel, title in ((left, "loss (minus its constant part)", "Loss along the margin"),
                               (right, "dL/dm", "Its slope: the push on the margin")):
         ax.axvline(0.0, color="black", linewidth=0.6)
