@@ -58,18 +58,44 @@ def quick_report(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtu
 
     if not hasattr(request.config, "workerinput"):  # not an xdist worker
         return build_report(tmp_path_factory.mktemp("quick-report") / "outlayer-report", quick=True)
-    import fcntl
     import json
 
+    def build() -> str:
+        result = build_report(tmp_path_factory.getbasetemp().parent / "quick-report" / "outlayer-report", quick=True)
+        return json.dumps({**result, "out": str(result["out"]), "index": str(result["index"])})
+
+    result = json.loads(_once_per_session(tmp_path_factory, "quick-report", build))
+    return {**result, "out": Path(result["out"]), "index": Path(result["index"])}
+
+
+def _once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str, build: Any) -> str:
+    """``build()``'s text, computed by the first xdist worker to ask and read back by the others."""
+    import fcntl
+
     shared = tmp_path_factory.getbasetemp().parent
-    saved = shared / "quick-report.json"
-    with open(shared / "quick-report.lock", "w") as lock:
+    saved = shared / f"{name}.json"
+    with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if not saved.exists():
-            result = build_report(shared / "quick-report" / "outlayer-report", quick=True)
-            saved.write_text(json.dumps({**result, "out": str(result["out"]), "index": str(result["index"])}))
-    result = json.loads(saved.read_text())
-    return {**result, "out": Path(result["out"]), "index": Path(result["index"])}
+            saved.write_text(build())
+    return saved.read_text()
+
+
+@pytest.fixture(scope="session")
+def lab_training_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, Any]]:
+    """The four ``outlayer compare`` runs behind the README's training tables (``outlayer.lab_tables``),
+    at compare's defaults (10 seeds x 20 epochs, every loss), computed once per test session and
+    shared by tests/test_readme_tables.py and the claims of tests/test_experiments.py."""
+    import json
+
+    from outlayer import lab_tables
+
+    def build() -> str:
+        runs = lab_tables.training_runs()
+        return json.dumps({f"{init}/{optimizer}": result for (init, optimizer), result in runs.items()})
+
+    saved = json.loads(_once_per_session(tmp_path_factory, "lab-training-runs", build))
+    return {tuple(key.split("/")): result for key, result in saved.items()}
 
 
 @pytest.fixture(scope="session")

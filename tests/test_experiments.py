@@ -114,15 +114,18 @@ def digits() -> Dataset:
 
 
 @pytest.fixture(scope="module")
-def confident_sgd() -> dict:
-    """``outlayer compare``'s defaults: digits, ce vs mse, confident start, SGD, 10 seeds x 20 epochs."""
-    return compare("digits", ("ce", "mse"))
+def confident_sgd(lab_training_runs) -> dict:
+    """``outlayer compare --losses ce mse mse-logits ce-smooth scalar``: confident start, SGD, 10 seeds
+    x 20 epochs, every other setting the default (the README's run, computed once per session)."""
+    return lab_training_runs[("confident", "sgd")]
 
 
 @pytest.mark.slow
 def test_ce_beats_mse_by_at_least_20_points_on_the_paired_interval_from_the_confident_start(confident_sgd):
     """The goal: at every seed CE and MSE start from the same confidently wrong network on the same split."""
-    assert confident_sgd["settings"] == settings_of(CompareConfig())
+    from outlayer.lab_tables import TRAINING_LOSSES
+
+    assert confident_sgd["settings"] == settings_of(CompareConfig(losses=TRAINING_LOSSES))
     paired = confident_sgd["paired"]["ce - mse"]["test_accuracy"]
     assert paired["n"] == 10 and all(d is not None for d in paired["differences"])
     assert paired["t_ci95"][0] >= 0.20 and paired["bootstrap_ci95"][0] >= 0.20
@@ -280,7 +283,7 @@ def test_a_stored_tuning_run_is_reproduced_bit_for_bit(optimizer, init, loss, ra
 
 
 @pytest.mark.slow
-def test_default_rates_collapse_no_seed_and_keep_every_seed_near_its_median_on_gentle_sgd():
+def test_default_rates_collapse_no_seed_and_keep_every_seed_near_its_median_on_gentle_sgd(lab_training_runs):
     """The goal of fair rates, on 10 evaluation seeds (0-9; the rates were tuned on 100-104).
 
     Every loss with probabilities ends each seed within 5 points of its median. The scalar head,
@@ -289,7 +292,8 @@ def test_default_rates_collapse_no_seed_and_keep_every_seed_near_its_median_on_g
     """
     from outlayer.catalogue import LAB_LOSSES
 
-    result = compare("digits", LAB_LOSSES, init="gentle", optimizer="sgd")
+    result = lab_training_runs[("gentle", "sgd")]
+    assert result["settings"]["losses"] == list(LAB_LOSSES) and result["settings"]["seeds"] == 10
     for loss, entry in result["summary"].items():
         assert entry["collapsed"] == 0 and entry["diverged"] == 0, loss
         finals = [run["final"]["test_accuracy"] for run in result["runs"] if run["loss"] == loss]

@@ -20,7 +20,7 @@ __all__ = ["BLOCKS", "TRAINING_CELLS", "TRAINING_LOSSES", "compute_blocks", "rea
 TRAINING_CELLS: tuple[tuple[str, str], ...] = (
     ("confident", "sgd"), ("confident", "adam"), ("gentle", "sgd"), ("gentle", "adam"))
 #: The losses of the training table; the paired table compares CE with each of the others.
-TRAINING_LOSSES: tuple[str, ...] = ("ce", "mse", "mse-logits", "scalar")
+TRAINING_LOSSES: tuple[str, ...] = ("ce", "mse", "mse-logits", "ce-smooth", "scalar")
 _MARKER = re.compile(r"<!-- lab-table (?P<name>[a-z-]+) -->\n(?P<body>.*?)<!-- /lab-table (?P=name) -->", re.S)
 
 

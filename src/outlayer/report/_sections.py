@@ -275,7 +275,7 @@ def _steps_cell(numbers: Numbers, loss: str, entry: Mapping[str, Any], optimizer
         return "unreachable"
     if path["diverged"]:
         return "diverged"
-    return f"not within {numbers(steps_path, 'd')}"
+    return f"> {numbers(steps_path, 'd')}"
 
 
 def surface_section(results: Results) -> Section:
@@ -336,7 +336,7 @@ def surface_section(results: Results) -> Section:
     constants = [loss for loss, entry in losses.items() if entry["constant_is_infinite"] or entry["constant"]]
     if constants:
         reach_sentences.append(
-            "Every loss is shown minus its constant part, the terms no swept logit changes: for "
+            "Every loss is shown minus its constant part, the terms no swept logit changes: for the "
             + ", ".join(html.escape(LOSS_LABELS.get(loss, loss)) for loss in constants)
             + " that is the held-out logit's square, "
             + ("infinite" if all(losses[loss]["constant_is_infinite"] for loss in constants) else "a constant")
@@ -349,15 +349,13 @@ def surface_section(results: Results) -> Section:
     for loss, entry in losses.items():
         constant = "∞" if entry["constant_is_infinite"] else n(f"losses/{loss}/constant", ".3g")
         rows.append([LOSS_LABELS.get(loss, html.escape(loss)), constant,
-                     n(f"losses/{loss}/corner/loss", ".3g"), n(f"losses/{loss}/corner/grad_norm", ".2e"),
-                     n(f"losses/{loss}/max_grad_norm", ".3g"), n(f"losses/{loss}/optimum/p_target", ".3f"),
-                     "yes" if entry["goal_reachable"] else "no",
+                     n(f"losses/{loss}/corner/loss", ".3g"), n(f"losses/{loss}/corner/grad_norm", ".3g"),
+                     n(f"losses/{loss}/optimum/p_target", ".3f"), "yes" if entry["goal_reachable"] else "no",
                      *[_steps_cell(n, loss, entry, opt) for opt in optimizers]])
     section.add(table(f"At the corner ({n('setup/start/0', 'g')}, {n('setup/start/1', 'g')}), over the plane, and "
                       f"steps to p ≥ {n('setup/goal', 'g')} (learning rate {n('setup/lr', 'g')})",
-                      ["loss", "constant part", "loss at corner", "gradient norm at corner",
-                       "largest gradient norm on grid", "p(target) at the optimum", "goal reachable",
-                       *[names.get(opt, html.escape(opt)) for opt in optimizers]], rows))
+                      ["loss", "constant part", "loss at corner", "|gradient| at corner", "p at optimum",
+                       "reachable", *[names.get(opt, html.escape(opt)) for opt in optimizers]], rows))
     captions = {
         "surface_3d": "The error surfaces over the two swept logits (each minus its constant part).",
         "surface_paths": "Contours and descent paths from the wrong corner, one per optimiser.",
@@ -433,8 +431,8 @@ def training_section(results: Results) -> Section:
         f"{_stat(n, 'cells/confident-sgd/summary/mse/test_accuracy')}.",
         "At each seed both losses start from the same network, see the mini-batches in the same order and use the "
         "same train/validation/test split, so the two runs of a seed form a pair.",
-        f"CE minus MSE per seed: {_difference(n, 'cells/confident-sgd/paired/ce - mse/test_accuracy')} "
-        f"(mean [95% paired t] (bootstrap)): MSE is {versus('confident-sgd')} CE.",
+        f"Per seed, CE minus MSE is {_difference(n, 'cells/confident-sgd/paired/ce - mse/test_accuracy')} "
+        f"(mean, [95% paired-t interval], (95% bootstrap interval)): MSE is {versus('confident-sgd')} CE.",
     )
     adam_vs_sgd = relation(summaries["confident-adam"]["mse"]["test_accuracy"],
                            summaries["confident-sgd"]["mse"]["test_accuracy"])
@@ -450,6 +448,7 @@ def training_section(results: Results) -> Section:
     )
     section.paragraph(*_adam_network_sentences(n, versus('confident-adam'), probe))
     section.paragraph(*_rate_sentences(n, tuning, data))
+    section.add("<h3>Caveats</h3>")
     section.paragraph(*_caveat_sentences(n, data))
     rows = []
     for name in cells:
@@ -553,7 +552,7 @@ def _caveat_sentences(n: Numbers, data: Mapping[str, Any]) -> list[str]:
     """The caveats that keep the comparison honest, each with its number."""
     conf = data["confident-sgd"]
     paired = conf["paired"]["ce - mse"]["test_accuracy"]
-    sentences = ["Caveats."]
+    sentences = []
     if paired["t_ci95"] is not None and conf["summary"]["ce"]["test_accuracy"]["ci95"] is not None:
         sentences.append(
             "Comparisons between losses are paired by seed: from the confident start CE minus MSE lies in "
