@@ -81,6 +81,33 @@ def _once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str, build
     return saved.read_text()
 
 
+def _shared_parts(tmp_path_factory: pytest.TempPathFactory, builders: dict[str, Any]) -> dict[str, str]:
+    """Each ``builders[name]()``'s text, computed once per session; xdist workers split the parts.
+
+    A worker first computes every part no other worker has claimed (non-blocking locks), then waits
+    for the parts others are computing, so two workers that both need all parts finish in about
+    half the time one would take.
+    """
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp().parent
+    texts: dict[str, str] = {}
+    for blocking in (False, True):
+        for name, build in builders.items():
+            if name in texts:
+                continue
+            saved = shared / f"{name}.json"
+            with open(shared / f"{name}.lock", "w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    continue  # another worker is computing it; come back for it later
+                if not saved.exists():
+                    saved.write_text(build())
+                texts[name] = saved.read_text()
+    return texts
+
+
 @pytest.fixture(scope="session")
 def lab_training_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, Any]]:
     """The four ``outlayer compare`` runs behind the README's training tables (``outlayer.lab_tables``),
@@ -89,13 +116,15 @@ def lab_training_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[st
     import json
 
     from outlayer import lab_tables
+    from outlayer.experiments import compare
 
-    def build() -> str:
-        runs = lab_tables.training_runs()
-        return json.dumps({f"{init}/{optimizer}": result for (init, optimizer), result in runs.items()})
+    def builder(init: str, optimizer: str) -> Any:
+        return lambda: json.dumps(compare(losses=lab_tables.TRAINING_LOSSES, init=init, optimizer=optimizer))
 
-    saved = json.loads(_once_per_session(tmp_path_factory, "lab-training-runs", build))
-    return {tuple(key.split("/")): result for key, result in saved.items()}
+    texts = _shared_parts(tmp_path_factory, {f"lab-run-{init}-{optimizer}": builder(init, optimizer)
+                                             for init, optimizer in lab_tables.TRAINING_CELLS})
+    return {(init, optimizer): json.loads(texts[f"lab-run-{init}-{optimizer}"])
+            for init, optimizer in lab_tables.TRAINING_CELLS}
 
 
 @pytest.fixture(scope="session")
