@@ -30,7 +30,13 @@ import numpy as np
 from outlayer.catalogue import LAB_LOSSES
 from outlayer.config import LR_GRID, CompareConfig, tuning_procedure
 from outlayer.data import Dataset, load_dataset
-from outlayer.experiments import DEFAULT_LR_FILE, _data_source, _one_blas_thread, compare, train_epoch
+from outlayer.experiments import (
+    DEFAULT_LR_FILE,
+    _data_source,
+    _one_blas_thread,
+    compare,
+    train_epoch,
+)
 from outlayer.nets import INITS, init_network, make_head
 from outlayer.optim import make_optimizer
 from outlayer.stats import mean_ci95

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
+from outlayer import _checks as check
 from outlayer.catalogue import CATALOGUE, LAB_LOSSES, PLANE_LOSSES
 from outlayer.nets import ACTIVATIONS, INITS
 from outlayer.optim import OPTIMIZER_NAMES
@@ -43,70 +44,16 @@ SELECTION_RULE = ("per loss, the rate with the highest median final validation a
 
 
 # ----------------------------------------------------------------------------------- checks
-def _integer(name: str, value: Any, *, low: int) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}") from None
-    if number != value or number < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return number
-
-
-def _real(name: str, value: Any, *, low: float = -math.inf, high: float = math.inf, low_open: bool = False,
-          high_open: bool = False, what: str = "a number") -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be {what}, got {value!r}") from None
-    too_low = number <= low if low_open else number < low
-    too_high = number >= high if high_open else number > high
-    if not math.isfinite(number) or too_low or too_high:
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    return number
-
-
-def _positive(name: str, value: Any) -> float:
-    return _real(name, value, low=0.0, high=math.inf, low_open=True, high_open=True,
-                 what="a positive finite number")
-
-
-def _choice(name: str, value: Any, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
-    return str(value)
-
-
-def _names(name: str, item: str, values: Any, allowed: Sequence[str]) -> tuple[str, ...]:
-    """One name or several, as a tuple without repeats, each one of ``allowed``."""
-    try:
-        chosen = (values,) if isinstance(values, str) else tuple(values)
-    except TypeError:
-        raise ValueError(f"{name} must be names from {', '.join(allowed)}, got {values!r}") from None
-    if not chosen:
-        raise ValueError(f"{name} must name at least one of {', '.join(allowed)}, got none")
-    for value in chosen:
-        if value not in allowed:
-            raise ValueError(f"unknown {item} {value!r} in {name}; choose from {', '.join(allowed)}")
-    return tuple(dict.fromkeys(chosen))
-
-
-def _rates(name: str, values: Iterable[Any]) -> tuple[float, ...]:
-    try:
-        rates = tuple(_positive(name, v) for v in values)
-    except TypeError:
-        raise ValueError(f"{name} must be a list of positive numbers, got {values!r}") from None
-    if not rates:
-        raise ValueError(f"{name} must hold at least one learning rate, got none")
-    return rates
-
-
 def _set(config: Any, name: str, value: Any) -> None:
     object.__setattr__(config, name, value)  # frozen dataclass: normalise in __post_init__
+
+
+def _known_options(cls: type, options: Mapping[str, Any]) -> dict[str, Any]:
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"unknown option {unknown[0]!r}; known: {', '.join(sorted(known))}")
+    return dict(options)
 
 
 # ------------------------------------------------------------------------------ the training lab
@@ -158,35 +105,35 @@ class CompareConfig:
 
     def __post_init__(self) -> None:
         _set(self, "dataset", str(self.dataset))
-        losses = _names("losses", "loss", self.losses, LAB_LOSSES)
+        losses = check.names("losses", "loss", self.losses, LAB_LOSSES)
         _set(self, "losses", losses)
-        _choice("init", self.init, INITS)
-        _choice("optimizer", self.optimizer, OPTIMIZER_NAMES)
-        _choice("activation", self.activation, ACTIVATIONS)
-        _set(self, "seeds", _integer("seeds", self.seeds, low=1))
-        _set(self, "epochs", _integer("epochs", self.epochs, low=1))
-        _set(self, "first_seed", _integer("first_seed", self.first_seed, low=0))
-        _set(self, "split_seed", _integer("split_seed", self.split_seed, low=0))
-        _set(self, "batch_size", _integer("batch_size", self.batch_size, low=1))
+        check.choice("init", self.init, INITS)
+        check.choice("optimizer", self.optimizer, OPTIMIZER_NAMES)
+        check.choice("activation", self.activation, ACTIVATIONS)
+        _set(self, "seeds", check.integer("seeds", self.seeds, low=1))
+        _set(self, "epochs", check.integer("epochs", self.epochs, low=1))
+        _set(self, "first_seed", check.integer("first_seed", self.first_seed, low=0))
+        _set(self, "split_seed", check.integer("split_seed", self.split_seed, low=0))
+        _set(self, "batch_size", check.integer("batch_size", self.batch_size, low=1))
         hidden = self.hidden if isinstance(self.hidden, Iterable) else (self.hidden,)
         try:
-            widths = tuple(_integer("hidden widths", h, low=1) for h in hidden)
+            widths = tuple(check.integer("hidden widths", h, low=1) for h in hidden)
         except ValueError:
             raise ValueError(f"hidden widths must be positive integers, got {self.hidden!r}") from None
         if not widths:
             raise ValueError(f"hidden widths must be positive integers, got {self.hidden!r}")
         _set(self, "hidden", widths)
-        _set(self, "target_accuracy", _real("target_accuracy", self.target_accuracy, low=0.0, high=1.0,
+        _set(self, "target_accuracy", check.real("target_accuracy", self.target_accuracy, low=0.0, high=1.0,
                                             low_open=True, what="a number in (0, 1]"))
-        _set(self, "confident_std", _positive("confident_std", self.confident_std))
+        _set(self, "confident_std", check.positive("confident_std", self.confident_std))
         _set(self, "tune_lr", bool(self.tune_lr))
         _set(self, "split_seeds", bool(self.split_seeds))
         _set(self, "lr", self._normalised_lr(losses))
         if self.lr is not None and self.tune_lr:
             raise ValueError("lr and tune_lr exclude each other: give learning rates or tune them")
         if self.lr_grid is not None:
-            _set(self, "lr_grid", _rates("lr_grid", self.lr_grid))
-        tuning = tuple(_integer("tuning seed", s, low=0) for s in self.tuning_seeds)
+            _set(self, "lr_grid", check.rates("lr_grid", self.lr_grid))
+        tuning = tuple(check.integer("tuning seed", s, low=0) for s in self.tuning_seeds)
         if len(set(tuning)) != len(tuning) or not tuning:
             raise ValueError(f"tuning_seeds must be distinct seeds, at least one, got {self.tuning_seeds!r}")
         _set(self, "tuning_seeds", tuning)
@@ -202,7 +149,7 @@ class CompareConfig:
                 if loss not in losses:
                     raise ValueError(f"option {option.name}={value!r} applies to {loss!r}, which is not among "
                                      "the losses")
-                _set(self, option.name, _real(option.name, value, what="a finite number", low=-math.inf,
+                _set(self, option.name, check.real(option.name, value, what="a finite number", low=-math.inf,
                                               high=math.inf))
 
     def _normalised_lr(self, losses: Sequence[str]) -> dict[str, float] | None:
@@ -229,7 +176,7 @@ class CompareConfig:
         out = {}
         for name, rate in rates.items():
             try:
-                out[name] = _positive(f"learning rate for {name!r}", rate)
+                out[name] = check.positive(f"learning rate for {name!r}", rate)
             except ValueError:
                 raise ValueError(f"learning rate for {name!r} must be a positive number, got {rate!r}") from None
         return out
@@ -261,11 +208,7 @@ class CompareConfig:
     @classmethod
     def from_options(cls, **options: Any) -> CompareConfig:
         """The config from keyword options; an unknown option raises ValueError naming it."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ValueError(f"unknown option {unknown[0]!r}; known: {', '.join(sorted(known))}")
-        return cls(**options)
+        return cls(**_known_options(cls, options))
 
 
 def tuning_procedure(config: CompareConfig) -> dict[str, Any]:
@@ -321,49 +264,33 @@ class SurfaceConfig:
     QUICK: ClassVar[dict[str, int]] = {"resolution": 61, "steps": 200, "map_resolution": 11}
 
     def __post_init__(self) -> None:
-        _set(self, "losses", _names("losses", "loss", self.losses, PLANE_LOSSES))
-        _set(self, "optimizers", _names("optimizers", "optimizer", self.optimizers, OPTIMIZER_NAMES))
-        _set(self, "num_classes", _integer("num_classes", self.num_classes, low=2))
-        _set(self, "target", _integer("target", self.target, low=0))
+        _set(self, "losses", check.names("losses", "loss", self.losses, PLANE_LOSSES))
+        _set(self, "optimizers", check.names("optimizers", "optimizer", self.optimizers, OPTIMIZER_NAMES))
+        _set(self, "num_classes", check.integer("num_classes", self.num_classes, low=2))
+        _set(self, "target", check.integer("target", self.target, low=0))
         try:
-            swept = tuple(_integer("swept", s, low=0) for s in self.swept)
+            swept = tuple(check.integer("swept", s, low=0) for s in self.swept)
         except TypeError:
             raise ValueError(f"swept must be a pair of class indices, got {self.swept!r}") from None
         _set(self, "swept", swept)
-        try:
-            lo, hi = (float(x) for x in self.limits)
-        except (TypeError, ValueError):
-            raise ValueError(f"limits must be two numbers lo < hi, got {self.limits!r}") from None
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"limits must be two finite numbers lo < hi, got {self.limits!r}")
-        _set(self, "limits", (lo, hi))
+        _set(self, "limits", check.limits(self.limits))
         if self.start is not None:
-            try:
-                u, v = (float(x) for x in self.start)
-            except (TypeError, ValueError):
-                raise ValueError(f"start must be two numbers (u, v), got {self.start!r}") from None
-            if not (math.isfinite(u) and math.isfinite(v)):
-                raise ValueError(f"start must be finite, got {self.start!r}")
-            _set(self, "start", (u, v))
+            _set(self, "start", check.point("start", self.start))
         if isinstance(self.fixed, Iterable) and not isinstance(self.fixed, str):
             _set(self, "fixed", tuple(float(x) for x in self.fixed))
-        _set(self, "resolution", _integer("resolution", self.resolution, low=2))
-        _set(self, "map_resolution", _integer("map_resolution", self.map_resolution, low=2))
-        _set(self, "steps", _integer("steps", self.steps, low=0))
-        _set(self, "lr", _positive("lr", self.lr))
-        _set(self, "goal", _real("goal", self.goal, low=0.0, high=1.0, low_open=True, high_open=True,
-                                 what="a probability in (0, 1)"))
-        _set(self, "sweep_lrs", _rates("sweep_lrs", self.sweep_lrs))
-        _set(self, "margin_span", _positive("margin_span", self.margin_span))
-        _set(self, "margin_points", _integer("margin_points", self.margin_points, low=2))
+        _set(self, "resolution", check.integer("resolution", self.resolution, low=2))
+        _set(self, "map_resolution", check.integer("map_resolution", self.map_resolution, low=2))
+        _set(self, "steps", check.integer("steps", self.steps, low=0))
+        _set(self, "lr", check.positive("lr", self.lr))
+        _set(self, "goal", check.probability("goal", self.goal))
+        _set(self, "sweep_lrs", check.rates("sweep_lrs", self.sweep_lrs))
+        _set(self, "margin_span", check.positive("margin_span", self.margin_span))
+        _set(self, "margin_points", check.integer("margin_points", self.margin_points, low=2))
 
     @classmethod
     def from_options(cls, **options: Any) -> SurfaceConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ValueError(f"unknown option {unknown[0]!r}; choose from {', '.join(sorted(known))}")
-        return cls(**{k: v for k, v in options.items()})
+        """The config from keyword options; an unknown option raises ValueError naming it."""
+        return cls(**_known_options(cls, options))
 
 
 def _json_safe(value: Any) -> Any:

@@ -75,19 +75,24 @@ def _paired(section_paired: Mapping[str, Any], a: str, b: str) -> tuple[str, Map
     return f"{b} - {a}", section_paired[f"{b} - {a}"], True
 
 
-def _difference(numbers: Numbers, path: str, fmt: str = ".1%") -> str:
-    """``mean [t low, t high] (bootstrap low, high)`` of a paired difference at ``path``, tagged."""
+def _interval(numbers: Numbers, path: str, fmt: str, key: str, extra: str | None = None) -> str:
+    """``mean [low, high]`` of the statistic at ``path`` (interval under ``key``), and the ``extra``
+    interval in parentheses when there is one; each number tagged."""
     entry = numbers.value(path)
     if entry["mean"] is None:
         return "n/a"
     text = numbers(f"{path}/mean", fmt)
-    if entry.get("t_ci95") is not None:
-        text += f' <span class="note">[{numbers(f"{path}/t_ci95/0", fmt)}, {numbers(f"{path}/t_ci95/1", fmt)}]'
-        if entry.get("bootstrap_ci95") is not None:
-            text += (f' (bootstrap {numbers(f"{path}/bootstrap_ci95/0", fmt)}, '
-                     f'{numbers(f"{path}/bootstrap_ci95/1", fmt)})')
+    if entry.get(key) is not None:
+        text += f' <span class="note">[{numbers(f"{path}/{key}/0", fmt)}, {numbers(f"{path}/{key}/1", fmt)}]'
+        if extra is not None and entry.get(extra) is not None:
+            text += f' (bootstrap {numbers(f"{path}/{extra}/0", fmt)}, {numbers(f"{path}/{extra}/1", fmt)})'
         text += "</span>"
     return text
+
+
+def _difference(numbers: Numbers, path: str, fmt: str = ".1%") -> str:
+    """``mean [t low, t high] (bootstrap low, high)`` of a paired difference at ``path``, tagged."""
+    return _interval(numbers, path, fmt, "t_ci95", "bootstrap_ci95")
 
 
 def _paired_relation(summary: Mapping[str, Any], paired: Mapping[str, Any], a: str, b: str,
@@ -98,13 +103,7 @@ def _paired_relation(summary: Mapping[str, Any], paired: Mapping[str, Any], a: s
 
 def _stat(numbers: Numbers, path: str, fmt: str = ".1%") -> str:
     """``mean [low, high]`` of a mean_ci95 entry at ``path``, each number tagged."""
-    entry = numbers.value(path)
-    if entry["mean"] is None:
-        return "n/a"
-    text = numbers(f"{path}/mean", fmt)
-    if entry.get("ci95") is not None:
-        text += f' <span class="note">[{numbers(f"{path}/ci95/0", fmt)}, {numbers(f"{path}/ci95/1", fmt)}]</span>'
-    return text
+    return _interval(numbers, path, fmt, "ci95")
 
 
 def _compare_data(result: Mapping[str, Any], losses: Sequence[str]) -> dict[str, Any]:

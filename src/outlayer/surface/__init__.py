@@ -31,6 +31,7 @@ Conventions:
 from __future__ import annotations
 
 from outlayer.surface._assemble import MARGIN_CLOSED_FORMS, run
+from outlayer.surface._assemble import is_monotone as _is_monotone  # noqa: F401  (benchmarks use it)
 from outlayer.surface._compute import (
     DEFAULT_GOAL,
     DEFAULT_LR,
@@ -55,7 +56,6 @@ from outlayer.surface._compute import (
     plane_optimum,
     steps_to_goal_map,
 )
-from outlayer.surface._assemble import is_monotone as _is_monotone  # noqa: F401  (benchmarks use it)
 
 __all__ = [
     "DEFAULT_GOAL",

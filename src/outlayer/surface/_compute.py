@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from outlayer import _checks as check
 from outlayer.catalogue import loss_info
 from outlayer.config import SurfaceConfig
 
@@ -84,80 +85,6 @@ def _is_real_seq(value: Any) -> bool:
     return array.ndim <= 1
 
 
-def _as_int(name: str, value: Any, *, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            value = int(value)
-        else:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _check_positive(name: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(number) and number > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return number
-
-
-def _check_goal(goal: Any) -> float:
-    try:
-        number = float(goal)
-    except (TypeError, ValueError):
-        raise ValueError(f"goal must be a probability in (0, 1), got {goal!r}") from None
-    if not 0.0 < number < 1.0:
-        raise ValueError(f"goal must be a probability in (0, 1), got {goal!r}")
-    return number
-
-
-def _check_limits(limits: Any) -> tuple[float, float]:
-    try:
-        lo, hi = (float(x) for x in limits)
-    except (TypeError, ValueError):
-        raise ValueError(f"limits must be two numbers lo < hi, got {limits!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise ValueError(f"limits must be two finite numbers lo < hi, got {limits!r}")
-    return lo, hi
-
-
-def _check_point(name: str, point: Any) -> tuple[float, float]:
-    try:
-        u, v = (float(x) for x in point)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be two numbers (u, v), got {point!r}") from None
-    if not (math.isfinite(u) and math.isfinite(v)):
-        raise ValueError(f"{name} must be finite, got {point!r}")
-    return u, v
-
-
-def _check_optimizer(name: Any) -> str:
-    from outlayer.optim import OPTIMIZER_NAMES
-
-    if name not in OPTIMIZER_NAMES:
-        raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZER_NAMES)}")
-    return str(name)
-
-
-def _check_names(what: str, item: str, names: Any, allowed: Iterable[str]) -> tuple[str, ...]:
-    """``names`` (one name or several) as a tuple without repeats, each one of ``allowed``."""
-    allowed = tuple(allowed)
-    try:
-        chosen = (names,) if isinstance(names, str) else tuple(names)
-    except TypeError:
-        raise ValueError(f"{what} must be names from {', '.join(allowed)}, got {names!r}") from None
-    if not chosen:
-        raise ValueError(f"{what} must name at least one of {', '.join(allowed)}, got none")
-    for name in chosen:
-        if name not in allowed:
-            raise ValueError(f"unknown {item} {name!r} in {what}; choose from {', '.join(allowed)}")
-    return tuple(dict.fromkeys(chosen))
-
-
 def _json_float(value: Any) -> float | None:
     """A plain float, or None for NaN/inf (JSON has no infinities)."""
     number = float(np.asarray(value).reshape(-1)[0]) if np.size(value) == 1 else float(value)
@@ -183,12 +110,12 @@ class LogitPlane:
     _row: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        k = _as_int("num_classes", self.num_classes, low=2)
-        target = _as_int("target", self.target, low=0)
+        k = check.integer("num_classes", self.num_classes, low=2)
+        target = check.integer("target", self.target, low=0)
         if target >= k:
             raise ValueError(f"target must be a class index in [0, {k - 1}], got {self.target!r}")
         try:
-            swept = tuple(int(_as_int("swept", s, low=0)) for s in self.swept)
+            swept = tuple(int(check.integer("swept", s, low=0)) for s in self.swept)
         except TypeError:
             raise ValueError(f"swept must be a pair of class indices, got {self.swept!r}") from None
         if len(swept) != 2 or swept[0] == swept[1] or max(swept) >= k:
@@ -380,8 +307,8 @@ def evaluate_grid(
 
     Returns a :class:`Surface` whose arrays are (n, n) (``grad`` (n, n, 2)), rows = v, columns = u.
     """
-    lo, hi = _check_limits(limits)
-    n = _as_int("resolution", resolution, low=2)
+    lo, hi = check.limits(limits)
+    n = check.integer("resolution", resolution, low=2)
     axis = np.linspace(lo, hi, n)
     result = evaluate(loss, axis[np.newaxis, :], axis[:, np.newaxis], plane, loss_options)
     return Surface(
@@ -448,7 +375,7 @@ def _descend(
     stepped = []
     for index, run_spec in enumerate(runs):
         name, lr, *hyper = run_spec
-        optimizer = make_optimizer(_check_optimizer(name), lr, **dict(hyper[0] if hyper else {}))
+        optimizer = make_optimizer(name, lr, **dict(hyper[0] if hyper else {}))
         stepped.append((optimizer, params[index * block:(index + 1) * block]))  # a view: updated in place
     # A diverging path (say MSE on logits at lr > 1) overflows on purpose: it is detected and frozen.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -525,9 +452,9 @@ def descent_paths(
     ``steps_to_goal`` is the first recorded index t with p_target >= ``goal`` (t = 0 is the
     start), None if there is none. The runs share one core evaluation per step.
     """
-    start_point = _check_point("start", plane.wrong_corner() if start is None else start)
-    steps = _as_int("steps", steps, low=0)
-    goal = _check_goal(goal)
+    start_point = check.point("start", plane.wrong_corner() if start is None else start)
+    steps = check.integer("steps", steps, low=0)
+    goal = check.probability("goal", goal)
     runs = list(runs)
     if not runs:
         raise ValueError("runs must name at least one (optimizer, lr) pair, got none")
@@ -586,13 +513,13 @@ def steps_to_goal_map(
     Returns ``(axis, steps)``: ``steps[r, c]`` is for the start ``u = axis[c]``, ``v = axis[r]``,
     NaN where the budget ran out first or the path diverged. All n^2 paths run as one batch.
     """
-    lo, hi = _check_limits(limits)
-    axis = np.linspace(lo, hi, _as_int("resolution", resolution, low=2))
+    lo, hi = check.limits(limits)
+    axis = np.linspace(lo, hi, check.integer("resolution", resolution, low=2))
     uu, vv = np.meshgrid(axis, axis)
-    steps = _as_int("steps", steps, low=0)
+    steps = check.integer("steps", steps, low=0)
     trace, first_hit, valid = _descend(
         loss, plane, np.stack([uu.ravel(), vv.ravel()], axis=1), [(optimizer, lr)],
-        steps=steps, goal=_check_goal(goal), loss_options=loss_options, record=False,
+        steps=steps, goal=check.probability("goal", goal), loss_options=loss_options, record=False,
     )
     # a diverged path (overflowed, or its loss grew) reaches nothing
     reached = (first_hit >= 0) & (valid > steps) & ~_grew(trace["loss"][-1], trace["initial_loss"])
@@ -644,7 +571,7 @@ def loss_vs_probability(
     span = float(span)
     if not (math.isfinite(span) and span > 0):
         raise ValueError(f"span must be a positive finite number, got {span!r}")
-    margin = np.linspace(-span, span, _as_int("num_points", num_points, low=2))
+    margin = np.linspace(-span, span, check.integer("num_points", num_points, low=2))
     up, down = (1, 0) if plane.target == plane.swept[1] else (0, 1)
     coords: list[Any] = [None, None]
     coords[up], coords[down] = margin / 2, -margin / 2

@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 
 from outlayer.config import SurfaceConfig
-from outlayer.surface._compute import DescentPath, LogitPlane, ProbabilityCurve, Surface, steps_to_goal_map
+from outlayer.surface._compute import (
+    DescentPath,
+    LogitPlane,
+    ProbabilityCurve,
+    Surface,
+    steps_to_goal_map,
+)
 
 __all__ = ["reach_words", "write_figures"]
 
