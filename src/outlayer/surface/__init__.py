@@ -31,7 +31,7 @@ Conventions:
 from __future__ import annotations
 
 from outlayer.surface._assemble import MARGIN_CLOSED_FORMS, run
-from outlayer.surface._assemble import is_monotone as _is_monotone  # noqa: F401  (benchmarks use it)
+from outlayer.surface._assemble import is_monotone
 from outlayer.surface._compute import (
     DEFAULT_GOAL,
     DEFAULT_LR,
@@ -77,6 +77,7 @@ __all__ = [
     "descent_paths",
     "evaluate",
     "evaluate_grid",
+    "is_monotone",
     "loss_vs_probability",
     "margin_cut",
     "plane_optimum",
