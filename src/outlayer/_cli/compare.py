@@ -117,8 +117,16 @@ def format_summary(result: dict[str, Any], elapsed: float | None = None) -> str:
             rows.append((name, *cells))
         lines.extend(_aligned(rows))
     if result.get("tuning"):
-        lines.append("learning rates tuned on the validation split: " +
-                     ", ".join(f"{loss} {rate:g}" for loss, rate in config["lr"].items()))
+        tuning = result["tuning"]
+        seeds = ", ".join(map(str, tuning["procedure"]["tuning_seeds"]))
+        lines.append(f"learning rates tuned: median validation accuracy over tuning seeds {seeds} at each rate "
+                     "(x: seeds diverged, c: seeds collapsed to one class; * chosen)")
+        for loss, entry in tuning["losses"].items():
+            cells = []
+            for row in entry["rows"]:
+                marks = (f" {row['diverged']}x" if row["diverged"] else "") + (f" {row['collapsed']}c" if row["collapsed"] else "")
+                cells.append(f"{'*' if row['lr'] == entry['chosen'] else ''}{row['lr']:g}: {row['median']:.3f}{marks}")
+            lines.append(f"  {loss}: " + ", ".join(cells))
     if result.get("figures"):
         lines.append(f"wrote {len(result['figures'])} figure files and {len(result['files'])} record files")
     if elapsed is not None:
