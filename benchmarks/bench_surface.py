@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from outlayer import surface
-from outlayer.losses import LOSS_NAMES
+from outlayer.catalogue import PLANE_LOSSES
 
 
 def _timed(function: Callable[[], Any], repeat: int) -> dict[str, float]:
@@ -40,7 +40,7 @@ def _timed(function: Callable[[], Any], repeat: int) -> dict[str, float]:
 def grid(repeat: int) -> dict[str, Any]:
     """evaluate_grid at 1001 x 1001 (about 1e6 logit rows, loss + gradient + p(target)) per loss."""
     out = {}
-    for name in LOSS_NAMES:
+    for name in PLANE_LOSSES:
         out[name] = _timed(lambda name=name: surface.evaluate_grid(name, resolution=1001), repeat)
         print(f"grid 1001x1001 {name:<11} wall best {out[name]['best_s'] * 1e3:7.1f} ms  "
               f"median {out[name]['median_s'] * 1e3:7.1f} ms  cpu best {out[name]['best_cpu_s'] * 1e3:7.1f} ms")
@@ -64,24 +64,33 @@ def paths(repeat: int) -> dict[str, Any]:
 
 
 def defaults() -> dict[str, Any]:
-    """Plain GD, momentum and Adam from the corner at several learning rates: the basis of the defaults."""
+    """Plain GD, momentum and Adam from the corner at several learning rates: the basis of the defaults.
+
+    A cell counts steps only for a path that reached p(target) >= goal without diverging, on a loss
+    whose optimum on the plane reaches the goal at all ("-" otherwise).
+    """
     rates = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
     table: dict[str, Any] = {}
     print(f"steps to p(target) >= {surface.DEFAULT_GOAL} from the corner within {surface.DEFAULT_STEPS} steps "
-          "(never = budget ran out; ! = some step raised the loss; x = diverged)")
+          "(never = budget ran out; ! = some step raised the loss; x = diverged; - = goal above the optimum: unreachable)")
     print(f"{'loss':<11}{'optimizer':<10}" + "".join(f"{rate:>9g}" for rate in rates))
-    for name in LOSS_NAMES:
+    for name in PLANE_LOSSES:
+        reachable = surface.plane_optimum(name).reachable(surface.DEFAULT_GOAL)
         for optimizer in surface.DEFAULT_OPTIMIZERS:
             computed = surface.descent_paths(name, [(optimizer, rate) for rate in rates])
             cells = []
             for path in computed:
-                text = "never" if path.steps_to_goal is None else str(path.steps_to_goal)
-                text += "x" if path.diverged else ("!" if not surface._is_monotone(path.loss) else "")
+                if not reachable:
+                    text = "-"
+                else:
+                    text = "never" if path.steps_to_goal is None else str(path.steps_to_goal)
+                text += "x" if path.diverged else ("!" if not surface.is_monotone(path.loss) else "")
                 cells.append(text)
             table[f"{name}/{optimizer}"] = {
                 "lrs": list(rates),
-                "steps_to_p90": [p.steps_to_goal for p in computed],
-                "monotone": [surface._is_monotone(p.loss) for p in computed],
+                "goal_reachable": reachable,
+                "steps_to_p90": [p.steps_to_goal if reachable else None for p in computed],
+                "monotone": [surface.is_monotone(p.loss) for p in computed],
                 "diverged": [p.diverged for p in computed],
                 "final_p": [float(p.p_target[-1]) for p in computed],
             }

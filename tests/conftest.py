@@ -58,18 +58,73 @@ def quick_report(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtu
 
     if not hasattr(request.config, "workerinput"):  # not an xdist worker
         return build_report(tmp_path_factory.mktemp("quick-report") / "outlayer-report", quick=True)
-    import fcntl
     import json
 
+    def build() -> str:
+        result = build_report(tmp_path_factory.getbasetemp().parent / "quick-report" / "outlayer-report", quick=True)
+        return json.dumps({**result, "out": str(result["out"]), "index": str(result["index"])})
+
+    result = json.loads(_once_per_session(tmp_path_factory, "quick-report", build))
+    return {**result, "out": Path(result["out"]), "index": Path(result["index"])}
+
+
+def _once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str, build: Any) -> str:
+    """``build()``'s text, computed by the first xdist worker to ask and read back by the others."""
+    import fcntl
+
     shared = tmp_path_factory.getbasetemp().parent
-    saved = shared / "quick-report.json"
-    with open(shared / "quick-report.lock", "w") as lock:
+    saved = shared / f"{name}.json"
+    with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if not saved.exists():
-            result = build_report(shared / "quick-report" / "outlayer-report", quick=True)
-            saved.write_text(json.dumps({**result, "out": str(result["out"]), "index": str(result["index"])}))
-    result = json.loads(saved.read_text())
-    return {**result, "out": Path(result["out"]), "index": Path(result["index"])}
+            saved.write_text(build())
+    return saved.read_text()
+
+
+def _shared_parts(tmp_path_factory: pytest.TempPathFactory, builders: dict[str, Any]) -> dict[str, str]:
+    """Each ``builders[name]()``'s text, computed once per session; xdist workers split the parts.
+
+    A worker first computes every part no other worker has claimed (non-blocking locks), then waits
+    for the parts others are computing, so two workers that both need all parts finish in about
+    half the time one would take.
+    """
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp().parent
+    texts: dict[str, str] = {}
+    for blocking in (False, True):
+        for name, build in builders.items():
+            if name in texts:
+                continue
+            saved = shared / f"{name}.json"
+            with open(shared / f"{name}.lock", "w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    continue  # another worker is computing it; come back for it later
+                if not saved.exists():
+                    saved.write_text(build())
+                texts[name] = saved.read_text()
+    return texts
+
+
+@pytest.fixture(scope="session")
+def lab_training_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, Any]]:
+    """The four ``outlayer compare`` runs behind the README's training tables (``outlayer.lab_tables``),
+    at compare's defaults (10 seeds x 20 epochs, every loss), computed once per test session and
+    shared by tests/test_readme_tables.py and the claims of tests/test_experiments.py."""
+    import json
+
+    from outlayer import lab_tables
+    from outlayer.experiments import compare
+
+    def builder(init: str, optimizer: str) -> Any:
+        return lambda: json.dumps(compare(losses=lab_tables.TRAINING_LOSSES, init=init, optimizer=optimizer))
+
+    texts = _shared_parts(tmp_path_factory, {f"lab-run-{init}-{optimizer}": builder(init, optimizer)
+                                             for init, optimizer in lab_tables.TRAINING_CELLS})
+    return {(init, optimizer): json.loads(texts[f"lab-run-{init}-{optimizer}"])
+            for init, optimizer in lab_tables.TRAINING_CELLS}
 
 
 @pytest.fixture(scope="session")

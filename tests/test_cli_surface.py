@@ -23,7 +23,7 @@ def test_surface_json_prints_one_object_with_setup_and_per_loss_key_figures(caps
     assert captured.err == ""
     setup = result["setup"]
     assert setup["num_classes"] == 3 and setup["target"] == 0 and setup["swept"] == [0, 1]
-    assert setup["fixed"] == {"2": -1000.0} and setup["limits"] == [-10.0, 10.0]
+    assert setup["fixed"] == {"2": "-inf"} and setup["limits"] == [-10.0, 10.0]
     assert setup["steps"] == 60 and setup["resolution"] == 21 and _is_number(setup["lr"])
     assert set(result["losses"]) == set(LOSS_NAMES)
     for entry in result["losses"].values():

@@ -153,7 +153,7 @@ def test_surface_corner_gradients_match_the_core_losses(quick_report: dict[str, 
     setup = surface["setup"]
     logits = np.zeros(setup["num_classes"])
     for cls, value in setup["fixed"].items():
-        logits[int(cls)] = value
+        logits[int(cls)] = float(value)  # "-inf" (JSON has no infinity) for a held-out class
     logits[setup["swept"]] = setup["start"]
     for name in ("ce", "mse"):
         _, grad = outlayer.get_loss(name).with_grad(logits[None], np.array([setup["target"]]), reduction="sum")
@@ -338,10 +338,76 @@ def test_write_data_refuses_nan_and_normalises_numpy(tmp_path: Path) -> None:
     [
         ({"mean": 0.9, "ci95": [0.85, 0.95]}, {"mean": 0.5, "ci95": [0.4, 0.6]}, "clearly above"),
         ({"mean": 0.5, "ci95": [0.4, 0.6]}, {"mean": 0.9, "ci95": [0.85, 0.95]}, "clearly below"),
-        ({"mean": 0.6, "ci95": [0.4, 0.8]}, {"mean": 0.7, "ci95": [0.55, 0.85]}, "within the seed-to-seed spread of"),
+        ({"mean": 0.6, "ci95": [0.4, 0.8]}, {"mean": 0.7, "ci95": [0.55, 0.85]}, "not clearly different from"),
         ({"mean": 0.6, "ci95": None}, {"mean": 0.7, "ci95": None}, "below (one seed, no interval)"),
         ({"mean": None, "ci95": None}, {"mean": 0.7, "ci95": None}, "not comparable (a run diverged)"),
     ],
 )
 def test_relation_words_follow_the_intervals(a: dict[str, Any], b: dict[str, Any], expected: str) -> None:
     assert relation(a, b) == expected
+
+
+@pytest.mark.parametrize(
+    ("paired", "expected"),
+    [
+        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [0.02, 0.08]}, "clearly above"),
+        ({"mean": -0.05, "t_ci95": [-0.09, -0.01], "bootstrap_ci95": [-0.08, -0.02]}, "clearly below"),
+        # the t interval excludes 0 but the bootstrap does not: no claim
+        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [-0.01, 0.08]}, "not clearly different from"),
+        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [0.02, 0.08], "flip": True}, "clearly below"),
+        ({"mean": 0.05, "t_ci95": None, "bootstrap_ci95": None}, "above (one seed, no interval)"),
+    ],
+)
+def test_relation_words_follow_the_paired_interval_not_the_overlap(paired: dict[str, Any], expected: str) -> None:
+    # unpaired, these two would overlap widely; the paired difference decides
+    a, b = {"mean": 0.80, "ci95": [0.70, 0.90]}, {"mean": 0.75, "ci95": [0.65, 0.85]}
+    assert relation(a, b, paired) == expected
+
+
+# ---------------------------------------------------------------------------- the lab sections
+def test_report_plan_uses_compare_defaults_which_are_the_tuned_rates_budget() -> None:
+    from outlayer.config import CompareConfig, SurfaceConfig
+    from outlayer.experiments import default_lr_table
+    from outlayer.report._jobs import make_plan
+
+    plan = make_plan("digits", None, quick=False)
+    assert plan.seeds == CompareConfig().seeds == 10
+    assert plan.epochs == CompareConfig().epochs == default_lr_table()["procedure"]["epochs"]
+    quick = make_plan("digits", None, quick=True)
+    assert (quick.seeds, quick.epochs) == (CompareConfig.QUICK["seeds"], CompareConfig.QUICK["epochs"])
+    assert quick.surface_options == SurfaceConfig.QUICK
+
+
+def test_training_sentences_use_the_words_the_paired_intervals_support(quick_report: dict[str, Any]) -> None:
+    training = _data(quick_report, "training")
+    page = html.unescape(re.sub(r"<[^>]+>", "", quick_report["index"].read_text(encoding="utf-8")))
+    for cell in ("confident-sgd", "gentle-sgd", "confident-adam"):
+        data = training["cells"][cell]
+        entry = data["paired"]["ce - mse"]["test_accuracy"]
+        words = relation(data["summary"]["mse"]["test_accuracy"], data["summary"]["ce"]["test_accuracy"],
+                         {**entry, "flip": True})
+        assert f"MSE is {words} CE" in page or f"MSE {words} CE" in page, cell
+    assert "within the seed-to-seed spread" not in page
+
+
+def test_surface_section_never_counts_an_unreachable_goal(quick_report: dict[str, Any]) -> None:
+    surface = _data(quick_report, "surface")
+    square = surface["losses"]["mse-logits"]
+    assert square["goal_reachable"] is False and square["steps_to_p90"] is None
+    assert all(path["steps_to_p90"] is None for path in square["paths"].values())
+    text = quick_report["index"].read_text(encoding="utf-8")
+    section = text[text.index('<section id="surface">'):text.index("</section>", text.index('<section id="surface">'))]
+    assert "unreachable" in section and "y3 = −∞" in section
+
+
+def test_adam_measurement_on_the_page_is_the_librarys(quick_report: dict[str, Any]) -> None:
+    from outlayer import probes
+    from outlayer.config import CompareConfig
+
+    probe = _data(quick_report, "training")["probe"]
+    again = probes.network_start(probe["network"][0]["seed"], CompareConfig(init="confident", optimizer="adam"))
+    assert again["losses"] == probe["network"][0]["losses"]
+    toy = probe["toy"]["losses"]["mse"]
+    g, eps = np.array(toy["abs_grad"]), probe["toy"]["eps"]
+    np.testing.assert_allclose(toy["adam_step_over_lr"], g / (g + eps), rtol=1e-6)
+    assert probe["uniform_start"]["ratio_mse_ce"] == pytest.approx(2 / probe["uniform_start"]["num_classes"])

@@ -29,7 +29,7 @@ def lecture() -> dict:
 
 
 def test_lecture_grid_matches_the_y3_to_minus_infinity_closed_forms_at_sampled_points():
-    """y3 = -1000: p1 = sigmoid(y1 - y2), MSE = 2 (1 - p1)^2, CE = log(1 + e^(y2 - y1))."""
+    """y3 = -inf: p1 = sigmoid(y1 - y2), MSE = 2 (1 - p1)^2, CE = log(1 + e^(y2 - y1))."""
     ce = surface.evaluate_grid("ce", resolution=101)
     mse = surface.evaluate_grid("mse", resolution=101)
     rng = np.random.default_rng(3)
@@ -116,7 +116,8 @@ def test_swept_gradients_match_torch_autograd_on_the_full_logit_vector(u, v):
     for name, reference in references.items():
         (grad,) = torch.autograd.grad(reference, logits)
         ours = surface.evaluate(name, u, v, plane)
-        assert float(ours.loss) == pytest.approx(reference.item(), rel=1e-10, abs=1e-12)
+        # the square loss on logits reports its fixed classes' terms apart, as a constant
+        assert float(ours.loss) + ours.constant == pytest.approx(reference.item(), rel=1e-10, abs=1e-12)
         expected = grad.numpy()[list(plane.swept)]
         np.testing.assert_allclose(ours.grad, expected, rtol=1e-8, atol=1e-12)
         assert float(ours.p_target) == pytest.approx(p_target, rel=1e-12, abs=1e-300)
@@ -168,13 +169,24 @@ def test_batched_runs_match_separate_runs():
         assert path.steps_to_goal == alone.steps_to_goal
 
 
-def test_adam_hides_most_of_the_mse_plateau(lecture):
+def test_adams_first_step_is_lr_times_g_over_g_plus_eps_so_it_removes_the_gradient_scale(lecture):
+    """Adam's first update is lr g / (|g| + eps) per coordinate (m_hat = g, sqrt(v_hat) = |g|).
+
+    At CE's corner |g| ~ 1 >> eps: a full lr step. At MSE's corner |g| ~ 8e-9 < eps = 1e-8: a step
+    of lr |g| / (|g| + eps) ~ 0.45 lr, still ~1e7 times plain GD's, which is why Adam leaves
+    MSE's corner in tens of steps on this one-point toy.
+    """
     adam = lecture["adam_vs_plateau"]["adam"]
     sgd = lecture["adam_vs_plateau"]["sgd"]
     assert sgd["steps_to_p90"]["mse"] is None and sgd["first_step_ratio_mse_ce"] < 1e-7
-    assert adam["steps_to_p90"]["mse"] is not None
-    assert adam["steps_ratio_mse_ce"] < 2
-    assert adam["first_step_ratio_mse_ce"] > 0.1
+    for loss in ("ce", "mse"):
+        first = adam["first_step_vs_gradient"][loss]
+        g, eps = np.array(first["abs_grad"]), first["eps"]
+        np.testing.assert_allclose(first["step_over_lr"], g / (g + eps), rtol=1e-6)
+    mse_step = adam["first_step_vs_gradient"]["mse"]["step_over_lr"]
+    assert 0.4 < min(mse_step) and max(mse_step) < 0.5
+    assert min(adam["first_step_vs_gradient"]["ce"]["step_over_lr"]) > 0.999
+    assert adam["steps_to_p90"]["mse"] is not None and adam["steps_ratio_mse_ce"] < 2
 
 
 def test_a_diverging_path_is_flagged_and_stops_at_its_last_finite_point():
@@ -211,7 +223,8 @@ def test_run_reports_corner_gradient_norms_and_their_ratio(lecture):
     assert lecture["corner_grad_norm_ratio_ce_mse"] == pytest.approx(
         ce["corner"]["grad_norm"] / mse["corner"]["grad_norm"])
     assert ce["center"]["loss"] == pytest.approx(math.log(2)) and mse["center"]["loss"] == pytest.approx(0.5)
-    assert ce["optimum"]["point"] == [10.0, -10.0]
+    assert ce["grid_minimum"]["point"] == [10.0, -10.0]
+    assert ce["optimum"]["p_target"] == 1.0 and ce["goal_reachable"]
 
 
 def test_plain_gd_mse_would_need_e20_over_8_lr_steps_at_its_pace(lecture):
@@ -246,8 +259,9 @@ def test_figures_label_their_axes_and_mark_the_start_corner():
     losses = ("ce", "mse")
     grids = {name: surface.evaluate_grid(name, resolution=21) for name in losses}
     paths = {name: {"sgd": surface.descent_path(name, steps=20)} for name in losses}
+    corner_losses = {name: float(surface.evaluate(name, -10.0, 10.0).loss) for name in losses}
     built = [
-        figures.surfaces_3d_figure(grids, (-10.0, 10.0)),
+        figures.surfaces_3d_figure(grids, (-10.0, 10.0), corner_losses),
         figures.contour_paths_figure(grids, paths, (-10.0, 10.0)),
         figures.gradient_heatmaps_figure(grids, (-10.0, 10.0)),
     ]
@@ -264,6 +278,33 @@ def test_figures_label_their_axes_and_mark_the_start_corner():
     assert len(colour_scales) == 1  # the gradient heatmaps share one (logarithmic) colour scale
     curves = figures.probability_curves_figure({name: surface.loss_vs_probability(name) for name in losses})
     assert curves.axes[1].get_yscale() == "log"
+    cut = figures.margin_cut_figure({name: surface.margin_cut(name) for name in losses},
+                                    {"ce": surface.MARGIN_CLOSED_FORMS["ce"], "mse": None}, "m = y1 - y2")
+    labels = cut.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["ce: " + surface.MARGIN_CLOSED_FORMS["ce"]["loss"], "mse"]
+
+
+def test_figure_functions_never_call_the_lab_or_the_core():
+    """Figures receive data only: the plotting modules import nothing that computes a loss."""
+    import ast
+    from pathlib import Path
+
+    import outlayer.plots
+
+    def runtime_nodes(tree: ast.AST):  # every node except those under `if TYPE_CHECKING:` (type hints only)
+        for node in ast.iter_child_nodes(tree):
+            if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+                continue
+            yield node
+            yield from runtime_nodes(node)
+
+    for path in Path(outlayer.plots.__file__).parent.glob("*.py"):
+        nodes = list(runtime_nodes(ast.parse(path.read_text())))
+        imported = {node.module for node in nodes if isinstance(node, ast.ImportFrom) and node.module}
+        imported |= {alias.name for node in nodes if isinstance(node, ast.Import) for alias in node.names}
+        forbidden = {m for m in imported if m.startswith(("outlayer.surface", "outlayer.losses", "outlayer.experiments",
+                                                          "outlayer.activations", "outlayer.nets"))}
+        assert forbidden == set(), path.name
 
 
 @pytest.mark.parametrize(
@@ -291,3 +332,139 @@ def test_bad_options_raise_one_line_value_error_naming_the_value(options, named)
         surface.run(**options)
     message = str(info.value)
     assert "\n" not in message and named in message
+
+
+# ------------------------------------------------------------------------------ honest goals
+
+
+def test_square_loss_on_logits_cannot_reach_the_goal_on_the_lecture_plane(lecture):
+    """Its optimum on the plane is (y1, y2) = (1, 0), where p1 = sigmoid(1) = 0.731 < 0.9.
+
+    Momentum and Adam pass p >= 0.9 while overshooting; that is not reaching the goal.
+    """
+    entry = lecture["losses"]["mse-logits"]
+    assert entry["optimum"]["point"] == pytest.approx([1.0, 0.0], abs=1e-3)
+    assert entry["optimum"]["p_target"] == pytest.approx(expit(1.0), abs=1e-3)
+    assert entry["goal_reachable"] is False
+    assert entry["steps_to_p90"] is None and "unreachable" in entry["steps_to_p90_reason"]
+    for optimizer, path in entry["paths"].items():
+        assert path["steps_to_p90"] is None and path["extrapolated_steps_to_p90"] is None, optimizer
+    overshooting = [path for path in entry["paths"].values() if path["first_above_goal"] is not None]
+    assert overshooting and all(path["final"]["p_target"] < 0.9 for path in overshooting)
+    assert lecture["lr_sweep"]["steps_to_p90"]["mse-logits"] == [None] * len(lecture["lr_sweep"]["lrs"])
+
+
+@pytest.mark.parametrize(("loss", "p_optimum"), [("ce", 1.0), ("mse", 1.0), ("ce-smooth", 0.95)])
+def test_the_other_losses_reach_the_goal_and_smoothing_tops_out_at_one_minus_half_eps(lecture, loss, p_optimum):
+    entry = lecture["losses"][loss]
+    assert entry["goal_reachable"] is True
+    # with y3 = -inf the smoothed target puts eps/2 on each live class: p1 -> 1 - 0.05
+    assert entry["optimum"]["p_target"] == pytest.approx(p_optimum, abs=2e-4)
+
+
+def test_held_out_logit_gets_no_smoothing_mass_so_the_smoothed_loss_is_the_two_class_one():
+    """y3 = -inf: CE + smoothing over the plane is the core's smoothed CE of the two live logits."""
+    from outlayer.losses import cross_entropy
+
+    u, v = np.array([-10.0, 0.0, 3.0]), np.array([10.0, 0.0, -2.0])
+    ours = surface.evaluate("ce-smooth", u, v)
+    two_class = cross_entropy(np.stack([u, v], axis=1), np.zeros(3, dtype=np.int64), label_smoothing=0.1,
+                              reduction="none")
+    np.testing.assert_allclose(ours.loss, two_class, rtol=1e-14)
+    assert ours.constant == 0.0 and np.all(np.isfinite(ours.loss))
+
+
+def test_finite_held_logit_takes_smoothing_mass_and_moves_the_optimum_off_the_figure():
+    """y3 = -1000 held finite: smoothing puts eps/3 on class 3, so the minimum is where p = q.
+
+    q = (1 - eps + eps/3, eps/3, eps/3): y2 = y3 = -1000 and y1 - y2 = ln(q1 / q2), far outside
+    [-10, 10]^2, with minimum value the entropy of q; inside the figure the loss has no minimum.
+    """
+    plane = LogitPlane(fixed=-1000.0)
+    optimum = surface.plane_optimum("ce-smooth", plane)
+    q = np.array([1 - 0.1 + 0.1 / 3, 0.1 / 3, 0.1 / 3])
+    assert optimum.point == pytest.approx([-1000.0 + math.log(q[0] / q[1]), -1000.0], abs=1e-2)
+    assert optimum.loss == pytest.approx(float(-np.sum(q * np.log(q))), rel=1e-6)
+    assert optimum.p_target == pytest.approx(q[0], abs=1e-5)
+    grid = surface.evaluate_grid("ce-smooth", plane, resolution=41)
+    row, col = np.unravel_index(int(np.argmin(grid.loss)), grid.loss.shape)
+    assert grid.axis[row] == -10.0  # the figure's minimum sits on its lower edge: the loss still falls past it
+    with_inf = surface.plane_optimum("ce-smooth")  # y3 = -inf: a valley y1 - y2 = ln(0.95 / 0.05) through the figure
+    assert with_inf.point[0] - with_inf.point[1] == pytest.approx(math.log(19.0), abs=1e-2)
+    assert with_inf.p_target == pytest.approx(0.95, abs=1e-4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(u=st.floats(-20, 20), v=st.floats(-20, 20), y3=st.floats(-50, 50))
+def test_square_loss_on_logits_reports_its_fixed_terms_as_a_constant(u, v, y3):
+    """The constant is y3^2 wherever (u, v) is: the full loss minus the swept terms, from the core."""
+    from outlayer.losses import mse
+
+    plane = LogitPlane(fixed=y3)
+    at = surface.evaluate("mse-logits", u, v, plane)
+    full = float(mse(plane.logits(u, v)[None], np.array([0]), on="logits", reduction="sum"))
+    assert at.constant == pytest.approx(y3 * y3, rel=1e-12, abs=1e-12)
+    assert float(at.loss) + at.constant == pytest.approx(full, rel=1e-12, abs=1e-9)
+    assert float(at.loss) == pytest.approx((u - 1.0) ** 2 + v * v, rel=1e-12, abs=1e-12)
+
+
+def test_default_lecture_plane_holds_y3_at_minus_infinity_and_the_square_loss_constant_is_infinite(lecture):
+    assert lecture["setup"]["fixed"] == {"2": "-inf"} and lecture["setup"]["held_out"] == [2]
+    entry = lecture["losses"]["mse-logits"]
+    assert entry["constant"] is None and entry["constant_is_infinite"]
+    assert entry["corner"]["loss"] == pytest.approx((-10.0 - 1.0) ** 2 + 10.0**2)  # 221 = the loss minus y3^2
+    assert lecture["losses"]["ce"]["constant"] == 0.0
+
+
+def test_a_path_that_diverges_reaches_nothing_even_after_passing_the_goal():
+    """Plain GD on the square loss at lr 2 oscillates with growing amplitude (factor 1 - 2 lr = -3).
+
+    With a goal of 0.7 (below the optimum's 0.731, so reachable) the oscillation passes p >= 0.7
+    at the first step, grows for ~300 steps and overflows: it reaches nothing. Within a shorter
+    budget it is still finite, but its loss has grown: it counts as diverged all the same.
+    """
+    path = surface.descent_path("mse-logits", lr=2.0, goal=0.7, steps=1000)
+    assert path.first_above_goal == 1 and path.diverged and path.steps_to_goal is None
+    assert len(path.points) < 1001  # overflowed, stopped at its last finite point
+    short = surface.descent_path("mse-logits", lr=2.0, goal=0.7, steps=50)
+    assert np.all(np.isfinite(short.loss)) and short.diverged and short.steps_to_goal is None
+    _, counts = surface.steps_to_goal_map("mse-logits", resolution=5, lr=2.0, steps=200, goal=0.7)
+    assert np.isnan(counts[:, 0]).all()  # starts away from the optimum diverge: none counts
+    stable = surface.descent_path("mse-logits", lr=0.5, goal=0.7)
+    assert not stable.diverged and stable.steps_to_goal == 1  # lr 0.5 lands on (1, 0) in one step
+
+
+# ------------------------------------------------------------------------------ margin cut
+
+#: The margin cut's closed forms as NumPy functions of m, for the strings in surface.MARGIN_CLOSED_FORMS.
+CLOSED_FORMS = {
+    "ce": (lambda m: np.logaddexp(0.0, -m), lambda m: -expit(-m)),
+    "mse": (lambda m: 2.0 * expit(-m) ** 2, lambda m: -4.0 * expit(m) * expit(-m) ** 2),
+    "mse-logits": (lambda m: m * m / 2 - m + 1.0, lambda m: m - 1.0),
+    "ce-smooth": (lambda m: np.logaddexp(0.0, -m) + 0.05 * m, lambda m: 0.05 - expit(-m)),
+}
+
+
+@pytest.mark.parametrize("loss", sorted(CLOSED_FORMS))
+def test_margin_cut_closed_forms_match_the_core_curve(loss):
+    curve = surface.margin_cut(loss)
+    value, slope = CLOSED_FORMS[loss]
+    np.testing.assert_allclose(curve.loss, value(curve.margin), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(curve.grad_margin, slope(curve.margin), rtol=1e-7, atol=1e-12)
+    assert set(surface.MARGIN_CLOSED_FORMS) == set(CLOSED_FORMS)
+
+
+def test_margin_cut_in_the_result_carries_its_closed_forms_only_where_they_hold(lecture):
+    cut = lecture["margin_cut"]
+    assert cut["line"] == "y1 = +m/2, y2 = -m/2, so m = y1 - y2"
+    assert cut["losses"]["ce"]["closed_form"] == surface.MARGIN_CLOSED_FORMS["ce"]
+    assert "0.05 m" in cut["losses"]["ce-smooth"]["closed_form"]["loss"]
+    finite = surface.run(losses=("ce", "mse-logits"), fixed=-1.0, resolution=11, steps=5)["margin_cut"]["losses"]
+    assert finite["ce"]["closed_form"] is None  # y3 = -1 takes probability: not the two-class limit
+    assert finite["mse-logits"]["closed_form"] is not None  # its y3 term is the constant part
+
+
+def test_run_carries_its_settings_as_asdict_of_the_config(lecture):
+    from outlayer.config import SurfaceConfig, settings_of
+
+    assert lecture["settings"] == settings_of(SurfaceConfig())

@@ -6,26 +6,43 @@ network): the training loss (each run's own objective), training / validation / 
 test NLL (cross-entropy of softmax(outputs), whatever loss was trained), the expected
 calibration error on the test split (15 equal-width confidence bins), and the mean norm of
 ``dL/dlogits`` over the misclassified training samples (how hard the loss still pushes on the
-samples it gets wrong). Across seeds every final number gets a mean and a 95 % Student-t
-interval; the first epoch at which test accuracy reaches a target is reported per run.
+samples it gets wrong). Every setting and its default lives in :class:`outlayer.config.CompareConfig`.
 
-Seeds measure training randomness only: the data split is fixed by ``split_seed``; seed ``s``
-fixes the initial weights and the mini-batch order, identically for every loss (a paired
-design: at a given seed all losses start from the same hidden layer). Runs are bit-for-bit
-reproducible.
+Design. Seed s fixes the initial weights, the mini-batch order and (``split_seeds``, the
+default) the train/validation/test split, identically for every loss: at a given seed all losses
+start from the same network on the same data. The comparison is therefore paired: ``"paired"``
+holds, for each pair of losses, the per-seed differences of the final test accuracy, NLL and ECE
+with their mean, a 95 % paired-t interval and a percentile-bootstrap interval
+(:mod:`outlayer.stats`). Each loss's own mean gets a 95 % Student-t interval over seeds, and the
+binomial standard error of a test accuracy measured on that many test samples is reported beside
+it. Runs are bit-for-bit reproducible.
+
+Failures are named, never averaged silently. A run whose weights blow up is ``"diverged"``: its
+epochs from the blow-up on hold ``null`` metrics, which the means leave out (each statistic's
+``n`` says how many runs it rests on). A run whose final network predicts one class for every
+test sample is ``"collapsed"``; its numbers are real and stay in the means, and the summary
+counts such runs beside them (``status`` of a run: "ok", "collapsed" or "diverged").
+
+Learning rates. ``lr=None`` takes :data:`DEFAULT_LR`, read from ``default_lr.json`` beside this
+module. That table was made by :func:`tune_learning_rates`, the procedure ``tune_lr=True`` runs:
+a log grid per optimiser (:data:`outlayer.config.LR_GRID`), every loss and start trained at every
+rate on the tuning seeds (disjoint from the evaluation seeds) for the evaluation's epoch budget,
+and the rate with the best median validation accuracy among those at which no tuning seed
+diverged or collapsed is chosen (:func:`select_rate`). The file records the procedure and the
+command that regenerates it (``python benchmarks/bench_compare.py tune --write``), and the
+validation-accuracy curve behind every choice.
 
 The ``scalar`` loss has no probabilities: its NLL, ECE and reliability entries are ``null``.
-A run whose weights blow up (too large a learning rate) is flagged ``"diverged": true``; its
-epochs from the blow-up on hold ``null`` metrics, which the means over seeds leave out (each
-statistic's ``n`` says how many runs it rests on, and the summary counts the diverged runs).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
+import statistics
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -33,48 +50,43 @@ from typing import Any
 
 import numpy as np
 
+from outlayer.config import CompareConfig, settings_of, tuning_procedure
 from outlayer.data import Dataset, load_dataset
-from outlayer.nets import HEAD_NAMES, INITS, DivergedError, Network, OutputHead, init_network, make_head
-from outlayer.optim import OPTIMIZER_NAMES, Optimizer, make_optimizer
+from outlayer.nets import DivergedError, Network, OutputHead, init_network, make_head
+from outlayer.optim import Optimizer, make_optimizer
+from outlayer.stats import binomial_se, mean_ci95, paired_difference, student_t_quantile
 
 __all__ = [
     "DEFAULT_LR",
-    "LR_GRID",
+    "DEFAULT_LR_FILE",
     "METRICS",
+    "PAIRED_METRICS",
     "compare",
+    "default_lr_table",
     "expected_calibration_error",
+    "fit_temperature",
+    "initial_network",
     "mean_ci95",
     "reliability_bins",
+    "select_rate",
     "student_t_quantile",
     "train_epoch",
     "train_run",
+    "tune_learning_rates",
 ]
 
-#: Default learning rate per optimiser, start and loss: the rate ``tune_lr`` chose on digits
-#: (validation split, first seed, hidden 64 sigmoid, batch 32, 30 epochs, grids :data:`LR_GRID`;
-#: ``benchmarks/bench_compare.py tune`` reruns it). ``ce-smooth`` takes ``ce``'s rate. A single
-#: seed chose them, so they are reasonable, not optimal: pass ``tune_lr=True`` for a fair comparison.
-DEFAULT_LR: dict[str, dict[str, dict[str, float]]] = {
-    "sgd": {
-        "gentle": {"ce": 1.0, "ce-smooth": 1.0, "mse": 3.0, "mse-logits": 0.03, "scalar": 0.03},
-        "confident": {"ce": 0.3, "ce-smooth": 0.3, "mse": 10.0, "mse-logits": 0.01, "scalar": 0.03},
-    },
-    "momentum": {
-        "gentle": {"ce": 0.3, "ce-smooth": 0.3, "mse": 0.3, "mse-logits": 0.03, "scalar": 0.1},
-        "confident": {"ce": 0.01, "ce-smooth": 0.01, "mse": 0.03, "mse-logits": 0.01, "scalar": 0.003},
-    },
-    "adam": {
-        "gentle": {"ce": 0.03, "ce-smooth": 0.03, "mse": 0.01, "mse-logits": 0.01, "scalar": 0.03},
-        "confident": {"ce": 0.03, "ce-smooth": 0.03, "mse": 0.003, "mse-logits": 0.003, "scalar": 0.01},
-    },
-}
+#: The stored default learning rates, with the procedure and command that made them.
+DEFAULT_LR_FILE = Path(__file__).with_name("default_lr.json")
 
-#: Learning rates ``tune_lr`` tries, per optimiser (log-spaced, factor ~3).
-LR_GRID: dict[str, tuple[float, ...]] = {
-    "sgd": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
-    "momentum": (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3),
-    "adam": (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03),
-}
+
+def default_lr_table() -> dict[str, Any]:
+    """The contents of :data:`DEFAULT_LR_FILE`: ``command``, ``procedure``, ``grids``, ``rates``, ``curves``."""
+    return json.loads(DEFAULT_LR_FILE.read_text(encoding="utf-8"))
+
+
+#: Default learning rate per optimiser, start and loss (``DEFAULT_LR[optimizer][init][loss]``),
+#: as chosen by :func:`tune_learning_rates` and stored in :data:`DEFAULT_LR_FILE`.
+DEFAULT_LR: dict[str, dict[str, dict[str, float]]] = default_lr_table()["rates"]
 
 #: Per-epoch metrics of every run, in record order.
 METRICS: tuple[str, ...] = (
@@ -87,6 +99,9 @@ METRICS: tuple[str, ...] = (
     "grad_misclassified",
 )
 
+#: Final metrics whose per-seed differences ``"paired"`` reports.
+PAIRED_METRICS: tuple[str, ...] = ("test_accuracy", "test_nll", "test_ece")
+
 #: Where each metric can lie. A t-interval is symmetric and knows nothing of bounds, so with few
 #: seeds it can reach past them (an accuracy of 103 %); intervals are clipped to these ranges.
 METRIC_RANGES: dict[str, tuple[float, float]] = {
@@ -96,106 +111,25 @@ METRIC_RANGES: dict[str, tuple[float, float]] = {
     "test_accuracy": (0.0, 1.0),
     "test_nll": (0.0, math.inf),
     "test_ece": (0.0, 1.0),
+    "test_ece_scaled": (0.0, 1.0),
     "grad_misclassified": (0.0, math.inf),
+}
+#: Where a difference of two values of a metric can lie.
+DIFFERENCE_RANGES: dict[str, tuple[float, float]] = {
+    "test_accuracy": (-1.0, 1.0), "test_nll": (-math.inf, math.inf), "test_ece": (-1.0, 1.0),
 }
 
 ECE_BINS = 15
+#: Temperatures tried by :func:`fit_temperature` (log-spaced, factor 10^0.05 ~ 1.12).
+TEMPERATURES = tuple(float(t) for t in np.logspace(-3.0, 3.0, 121))
 
-_OPTIONS: dict[str, Any] = {
-    "hidden": (64,),
-    "activation": "sigmoid",
-    "batch_size": 32,
-    "target_accuracy": 0.9,
-    "split_seed": 0,
-    "first_seed": 0,
-    "confident_std": 30.0,
-    "label_column": None,
-    "label_smoothing": None,
-    "true_class_weight": None,
-    "true_class_target": None,
-    "lr_grid": None,
-    "figure_prefix": "compare",
-}
+INTERVAL = "95% Student-t over seeds: mean -/+ t(0.975, n-1) s / sqrt(n); null with fewer than 2 runs"
+PAIRED_INTERVAL = ("per-seed differences a - b (same seed: same initial weights, batch order and split); "
+                   "95% paired-t interval mean -/+ t(0.975, n-1) s_d / sqrt(n) and 95% percentile bootstrap "
+                   "(10000 resamples, seed 0)")
 
 
-# -- statistics ----------------------------------------------------------------------------------
-def _t_central_probability(t: float, df: int) -> float:
-    """P(|T| < t) for Student's t with integer ``df`` degrees of freedom (t >= 0).
-
-    Closed forms (Abramowitz & Stegun 26.7.3-4) with theta = atan(t / sqrt(df)), c = cos^2 theta:
-    odd df:  (2/pi) (theta + sin theta cos theta (1 + 2/3 c + 2*4/(3*5) c^2 + ... [(df-3)/2 terms]))
-    even df: sin theta (1 + 1/2 c + 1*3/(2*4) c^2 + ... [(df-2)/2 terms]).
-    """
-    theta = math.atan(t / math.sqrt(df))
-    c = math.cos(theta) ** 2
-    if df % 2:
-        total, term = 1.0, 1.0
-        for j in range(1, (df - 1) // 2):
-            term *= c * (2 * j) / (2 * j + 1)
-            total += term
-        inner = theta + (math.sin(theta) * math.cos(theta) * total if df > 1 else 0.0)
-        return 2.0 / math.pi * inner
-    total, term = 1.0, 1.0
-    for j in range(1, df // 2):
-        term *= c * (2 * j - 1) / (2 * j)
-        total += term
-    return math.sin(theta) * total
-
-
-def student_t_quantile(q: float, df: int) -> float:
-    """The q-quantile of Student's t with integer ``df >= 1``: the t with P(T <= t) = q.
-
-    Inverts the exact CDF (:func:`_t_central_probability`) by bisection to machine precision;
-    no SciPy at run time (the tests check it against ``scipy.stats.t.ppf``).
-    """
-    if not (isinstance(df, (int, np.integer)) and df >= 1):
-        raise ValueError(f"degrees of freedom must be an integer >= 1, got {df!r}")
-    if not 0.0 < q < 1.0:
-        raise ValueError(f"quantile level must lie in (0, 1), got {q!r}")
-    if q == 0.5:
-        return 0.0
-    if q < 0.5:
-        return -student_t_quantile(1.0 - q, df)
-    central = 2.0 * q - 1.0  # P(|T| < t) for the upper quantile t
-    low, high = 0.0, 1.0
-    while _t_central_probability(high, int(df)) < central:
-        low, high = high, 2.0 * high
-    for _ in range(200):
-        mid = 0.5 * (low + high)
-        if mid in (low, high):
-            break
-        if _t_central_probability(mid, int(df)) < central:
-            low = mid
-        else:
-            high = mid
-    return 0.5 * (low + high)
-
-
-def mean_ci95(
-    values: Sequence[float | None], bounds: tuple[float, float] = (-math.inf, math.inf)
-) -> dict[str, Any]:
-    """Mean, sample standard deviation and 95 % Student-t interval of the finite ``values``.
-
-    ``ci95 = mean -/+ t_{0.975, n-1} s / sqrt(n)``, clipped to ``bounds`` (the values' possible
-    range); ``None`` when fewer than 2 finite values (one run says nothing about the spread) or
-    when the spread overflows. ``n`` counts the finite values used.
-    """
-    finite = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
-    n = int(finite.size)
-    if n == 0:
-        return {"mean": None, "ci95": None, "std": None, "n": 0}
-    with np.errstate(over="ignore", invalid="ignore"):  # values near 1e300 (a blow-up) overflow when squared
-        mean = float(finite.mean())
-        std = float(finite.std(ddof=1)) if n >= 2 else math.nan
-    if not math.isfinite(mean):
-        return {"mean": None, "ci95": None, "std": None, "n": n}
-    if not math.isfinite(std):
-        return {"mean": mean, "ci95": None, "std": None, "n": n}
-    half = student_t_quantile(0.975, n - 1) * std / math.sqrt(n)
-    low, high = max(mean - half, bounds[0]), min(mean + half, bounds[1])
-    return {"mean": mean, "ci95": [low, high], "std": std, "n": n}
-
-
+# -- calibration ---------------------------------------------------------------------------------
 def reliability_bins(probabilities: np.ndarray, y: np.ndarray, n_bins: int = ECE_BINS) -> dict[str, list[float]]:
     """Counts, summed confidence and summed correctness per equal-width confidence bin.
 
@@ -221,6 +155,21 @@ def expected_calibration_error(probabilities: np.ndarray, y: np.ndarray, n_bins:
     gap = np.abs(np.array(bins["correct_sum"]) - np.array(bins["confidence_sum"]))
     # n_b/N * |acc_b - conf_b| = |correct_sum_b - confidence_sum_b| / N; empty bins add 0
     return float(gap.sum() / count.sum())
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray, temperatures: Sequence[float] = TEMPERATURES) -> float:
+    """The temperature T minimising the NLL of softmax(logits / T) on (logits, y): temperature scaling.
+
+    Searched over ``temperatures`` (the core's cross-entropy at each; ties go to the first).
+    Temperature scaling keeps every prediction (argmax is unchanged by T > 0) and only rescales
+    confidence, so the ECE after it separates a mere scale mismatch from miscalibration.
+    """
+    from outlayer.losses import cross_entropy
+
+    if len(y) == 0:
+        raise ValueError("fit_temperature needs at least one sample, got none")
+    nll = [float(cross_entropy(logits / t, y)) for t in temperatures]
+    return float(temperatures[int(np.nanargmin(nll))])
 
 
 # -- one training run ----------------------------------------------------------------------------
@@ -287,43 +236,76 @@ def train_epoch(net: Network, head: OutputHead, opt: Optimizer, X: np.ndarray, y
         opt.step(params, net.backward(layer_inputs, grad_outputs))
 
 
+def _final_state(net: Network, head: OutputHead, data: Dataset) -> dict[str, Any]:
+    """Distinct predicted classes per split, reliability bins and temperature-scaled calibration."""
+    val_out, test_out = net.forward(data.X_val), net.forward(data.X_test)
+    predicted = {
+        "val": int(np.unique(head.predict(val_out)).size) if len(data.y_val) else None,
+        "test": int(np.unique(head.predict(test_out)).size),
+    }
+    reliability = calibration = None
+    probabilities = head.probabilities(test_out)
+    if probabilities is not None:
+        reliability = reliability_bins(probabilities, data.y_test)
+        if len(data.y_val):
+            temperature = fit_temperature(val_out, data.y_val)  # fitted on validation, measured on test
+            calibration = {"temperature": temperature,
+                           "test_ece_scaled": expected_calibration_error(head.probabilities(test_out / temperature),
+                                                                         data.y_test)}
+    return {"predicted_classes": predicted, "reliability": reliability, "calibration": calibration}
+
+
+def initial_network(data: Dataset, head: OutputHead, seed: int, *, init: str = CompareConfig.init,
+                    hidden: Sequence[int] = CompareConfig.hidden, activation: str = CompareConfig.activation,
+                    confident_std: float = CompareConfig.confident_std) -> tuple[Network, np.random.Generator]:
+    """The network run ``seed`` starts from, and the generator of its mini-batch order.
+
+    One seed, two independent streams (``SeedSequence(seed).spawn(2)``): the weights and the batch
+    order. Every loss at a seed gets the same network (the output layer's width aside, ``scalar``).
+    """
+    init_rng, shuffle_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    net = init_network(data.n_features, head.n_outputs, hidden, activation=activation, init=init, rng=init_rng,
+                       reference_inputs=data.X_train, confident_std=confident_std)
+    return net, shuffle_rng
+
+
 def train_run(
     data: Dataset,
     loss: str,
     *,
     seed: int = 0,
-    init: str = "gentle",
-    optimizer: str = "sgd",
+    init: str = CompareConfig.init,
+    optimizer: str = CompareConfig.optimizer,
     lr: float | None = None,
-    epochs: int = 30,
-    batch_size: int = 32,
-    hidden: Sequence[int] = (64,),
-    activation: str = "sigmoid",
-    confident_std: float = 30.0,
-    target_accuracy: float = 0.9,
+    epochs: int = CompareConfig.epochs,
+    batch_size: int = CompareConfig.batch_size,
+    hidden: Sequence[int] = CompareConfig.hidden,
+    activation: str = CompareConfig.activation,
+    confident_std: float = CompareConfig.confident_std,
+    target_accuracy: float = CompareConfig.target_accuracy,
     loss_options: Mapping[str, Any] | None = None,
     on_epoch: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Train one network with one loss and seed; return its JSON-able record.
+    """Train one network with one loss and seed on ``data``; return its JSON-able record.
 
     Each epoch visits the training split once in a seeded random order, in mini-batches of
     ``batch_size`` (the last one may be smaller); each batch takes one optimiser step on the
     batch-mean loss. ``history[e]`` holds the metrics after epoch e (e = 0: before training);
     ``epochs_to_target`` is the first epoch whose test accuracy reaches ``target_accuracy``.
-    ``lr=None`` takes :data:`DEFAULT_LR` for the optimiser, start and loss.
+    ``lr=None`` takes :data:`DEFAULT_LR` for the optimiser, start and loss. ``status`` is
+    "diverged" (the weights blew up), "collapsed" (the final network predicts a single class on
+    the test split) or "ok".
     """
+    CompareConfig(losses=(loss,), init=init, optimizer=optimizer, epochs=max(int(epochs), 1), batch_size=batch_size,
+                  hidden=tuple(hidden), activation=activation, confident_std=confident_std,
+                  target_accuracy=target_accuracy)  # validates every setting, one line per bad value
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0, got {epochs}")
     head = make_head(loss, data.n_classes, **dict(loss_options or {}))
-    if optimizer not in OPTIMIZER_NAMES:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_NAMES)}")
-    if init not in INITS:
-        raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
     if lr is None:
         lr = DEFAULT_LR[optimizer][init][loss]
-    if epochs < 0 or batch_size < 1:
-        raise ValueError(f"epochs must be >= 0 and batch_size >= 1, got epochs={epochs}, batch_size={batch_size}")
-    init_rng, shuffle_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-    net = init_network(data.n_features, head.n_outputs, hidden, activation=activation, init=init, rng=init_rng,
-                       reference_inputs=data.X_train, confident_std=confident_std)
+    net, shuffle_rng = initial_network(data, head, seed, init=init, hidden=hidden, activation=activation,
+                                       confident_std=confident_std)
     opt = make_optimizer(optimizer, lr)
     history = []
     diverged = False
@@ -347,49 +329,132 @@ def train_run(
             history.append({"epoch": epoch, **record})
             if on_epoch is not None:
                 on_epoch()
+        final_state = {"predicted_classes": {"val": None, "test": None}, "reliability": None, "calibration": None}
+        if not diverged:
+            try:
+                final_state = _final_state(net, head, data)
+            except DivergedError:  # pragma: no cover - the last epoch's evaluation already passed
+                diverged = True
     reached = next((r["epoch"] for r in history
                     if r["test_accuracy"] is not None and r["test_accuracy"] >= target_accuracy), None)
     final = history[-1]
-    reliability = None
-    if not diverged and head.has_probabilities:
-        with _one_blas_thread():
-            reliability = reliability_bins(head.probabilities(net.forward(data.X_test)), data.y_test)
+    collapsed = not diverged and final_state["predicted_classes"]["test"] == 1
     return {
         "loss": loss,
         "seed": int(seed),
         "lr": float(lr),
         "initial_logit_std": net.initial_logit_std,
         "diverged": diverged,
+        "collapsed": collapsed,
+        "status": "diverged" if diverged else ("collapsed" if collapsed else "ok"),
         "epochs_to_target": reached,
         "final": {key: final[key] for key in METRICS},
-        "reliability": reliability,
+        **final_state,
         "history": history,
     }
 
 
-# -- the comparison ------------------------------------------------------------------------------
-def _resolve_lr(lr: Any, losses: Sequence[str], optimizer: str, init: str) -> dict[str, float]:
-    defaults = DEFAULT_LR[optimizer][init]
-    if lr is None:
-        return {name: defaults[name] for name in losses}
-    if isinstance(lr, Mapping):
-        unknown = sorted(set(lr) - set(losses))
-        if unknown:
-            raise ValueError(f"learning rate given for {unknown[0]!r}, which is not among the losses compared")
-        rates = {name: float(lr.get(name, defaults[name])) for name in losses}
-    elif isinstance(lr, (int, float)):
-        rates = {name: float(lr) for name in losses}
+# -- learning-rate tuning ------------------------------------------------------------------------
+def select_rate(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The rate :data:`outlayer.config.SELECTION_RULE` picks from one loss's tuning ``rows``.
+
+    Each row: ``lr``, ``median`` (median final validation accuracy over the tuning seeds, a
+    diverged seed counting as 0), ``diverged`` and ``collapsed`` (how many seeds). Returns
+    ``{"chosen", "failure_free" (some rate had no failed seed), "at_grid_edge"}``.
+    """
+    if not rows:
+        raise ValueError("select_rate needs at least one tuning row, got none")
+    clean = [row for row in rows if row["diverged"] == 0 and row["collapsed"] == 0]
+    candidates = clean or list(rows)
+    best = max(candidates, key=lambda row: (row["median"], -row["lr"]))
+    rates = [row["lr"] for row in rows]
+    return {"chosen": best["lr"], "failure_free": bool(clean), "at_grid_edge": best["lr"] in (min(rates), max(rates))}
+
+
+def _tuning_row(rate: float, runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    accuracies = [run["final"]["val_accuracy"] for run in runs]
+    scored = [0.0 if run["diverged"] or acc is None else acc for run, acc in zip(runs, accuracies)]
+    return {
+        "lr": float(rate),
+        "val_accuracy": accuracies,
+        "median": float(statistics.median(scored)),
+        "diverged": sum(bool(run["diverged"]) for run in runs),
+        # collapse is judged on the validation split: the tuning never looks at the test split
+        "collapsed": sum(not run["diverged"] and run["predicted_classes"]["val"] == 1 for run in runs),
+    }
+
+
+def _extend(rates: Sequence[float], up: bool) -> float:
+    """The next rate beyond the high (``up``) or low end of a sorted grid, continuing its pattern.
+
+    The step repeats the ratio two steps back (1, 3, 10, 30 -> 100 -> 300; a constant-ratio grid
+    keeps its ratio), rounded to 12 significant digits so that 100 stays 100.
+    """
+    ends = list(rates[-3:]) if up else list(rates[:3])[::-1]
+    if len(ends) >= 3:
+        ratio = ends[-2] / ends[-3]
+    elif len(ends) == 2:
+        ratio = ends[-1] / ends[-2]
     else:
-        values = list(lr)
-        if len(values) == 1:
-            values = values * len(losses)
-        if len(values) != len(losses):
-            raise ValueError(f"got {len(values)} learning rates for {len(losses)} losses; give one, or one per loss")
-        rates = {name: float(v) for name, v in zip(losses, values)}
-    for name, rate in rates.items():
-        if not (math.isfinite(rate) and rate > 0):
-            raise ValueError(f"learning rate for {name!r} must be a positive number, got {rate!r}")
-    return rates
+        ratio = 3.0 if up else 1.0 / 3.0
+    return float(f"{ends[-1] * ratio:.12g}")
+
+
+def tune_learning_rates(
+    config: CompareConfig,
+    data_for: Callable[[int], Dataset],
+    *,
+    on_epoch: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Choose each loss's learning rate by the procedure of the stored defaults; return the evidence.
+
+    Every loss of ``config`` is trained at every rate of ``config.grid`` on every tuning seed
+    (``config.tuning_seeds``, disjoint from the evaluation seeds; ``data_for(seed)`` gives the data
+    of a seed, i.e. its split), with the evaluation's settings and epoch budget, and judged by its
+    final validation accuracy (:func:`select_rate`). While the chosen rate sits at an end of the
+    rates tried and beats its neighbour there, the grid is extended by one more rate beyond that
+    end (:func:`_extend`), at most
+    :data:`outlayer.config.GRID_EXTENSIONS` times per loss. Returns ``{"procedure", "grid",
+    "optimizer", "init", "losses": {loss: {"rows": [...] (sorted by rate), "chosen",
+    "failure_free", "at_grid_edge", "extended"}}}``.
+    """
+    from outlayer.config import GRID_EXTENSIONS
+
+    options = config.loss_options()
+    table: dict[str, Any] = {}
+    for name in config.losses:
+        rows: dict[float, dict[str, Any]] = {}
+
+        def row_at(rate: float, name: str = name, rows: dict[float, dict[str, Any]] = rows) -> None:
+            runs = [train_run(data_for(seed), name, seed=seed, lr=rate, loss_options=options[name],
+                              on_epoch=on_epoch, **_run_settings(config))
+                    for seed in config.tuning_seeds]
+            rows[rate] = _tuning_row(rate, runs)
+
+        for rate in config.grid:
+            row_at(rate)
+        extended = 0
+        while True:
+            ordered = [rows[rate] for rate in sorted(rows)]
+            chosen = select_rate(ordered)
+            if not chosen["at_grid_edge"] or extended >= GRID_EXTENSIONS or len(ordered) < 2:
+                break
+            up = chosen["chosen"] == ordered[-1]["lr"]
+            edge, neighbour = (ordered[-1], ordered[-2]) if up else (ordered[0], ordered[1])
+            if edge["median"] <= neighbour["median"]:
+                break  # a tie won only by the tie rule (the smaller rate): nothing to find beyond it
+            row_at(_extend(sorted(rows), up=up))
+            extended += 1
+        table[name] = {"rows": ordered, **chosen, "extended": extended}
+    return {"procedure": tuning_procedure(config), "grid": list(config.grid), "optimizer": config.optimizer,
+            "init": config.init, "losses": table}
+
+
+# -- the comparison ------------------------------------------------------------------------------
+def _run_settings(config: CompareConfig) -> dict[str, Any]:
+    return {"init": config.init, "optimizer": config.optimizer, "epochs": config.epochs,
+            "batch_size": config.batch_size, "hidden": config.hidden, "activation": config.activation,
+            "confident_std": config.confident_std, "target_accuracy": config.target_accuracy}
 
 
 def _curves(runs: list[dict[str, Any]], losses: Sequence[str], epochs: int) -> dict[str, Any]:
@@ -408,17 +473,27 @@ def _curves(runs: list[dict[str, Any]], losses: Sequence[str], epochs: int) -> d
     return curves
 
 
-def _summary(runs: list[dict[str, Any]], losses: Sequence[str], lrs: Mapping[str, float]) -> dict[str, Any]:
+def _summary(runs: list[dict[str, Any]], losses: Sequence[str], lrs: Mapping[str, float],
+             n_test: int) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for name in losses:
         mine = [r for r in runs if r["loss"] == name]
         entry: dict[str, Any] = {"lr": lrs[name]}
         for metric in METRICS:
             entry[metric] = mean_ci95([r["final"][metric] for r in mine], METRIC_RANGES[metric])
+        entry["test_accuracy_binomial_se"] = binomial_se(entry["test_accuracy"]["mean"], n_test)
+        entry["n_test"] = n_test
+        entry["test_ece_scaled"] = mean_ci95([r["calibration"]["test_ece_scaled"] if r["calibration"] else None
+                                              for r in mine], METRIC_RANGES["test_ece_scaled"])
+        entry["temperature"] = mean_ci95([r["calibration"]["temperature"] if r["calibration"] else None
+                                          for r in mine], (0.0, math.inf))
         reached = [r["epochs_to_target"] for r in mine if r["epochs_to_target"] is not None]
         entry["epochs_to_target"] = {**mean_ci95(reached, (0.0, math.inf)), "reached": len(reached), "runs": len(mine)}
         entry["initial_logit_std"] = mean_ci95([r["initial_logit_std"] for r in mine])
-        entry["diverged"] = sum(bool(r["diverged"]) for r in mine)
+        entry["runs"] = len(mine)
+        entry["diverged"] = sum(r["status"] == "diverged" for r in mine)
+        entry["collapsed"] = sum(r["status"] == "collapsed" for r in mine)
+        entry["failed_seeds"] = [r["seed"] for r in mine if r["status"] != "ok"]
         pooled = None
         bins = [r["reliability"] for r in mine if r["reliability"] is not None]
         if bins:
@@ -428,13 +503,28 @@ def _summary(runs: list[dict[str, Any]], losses: Sequence[str], lrs: Mapping[str
     return summary
 
 
+def _paired(runs: list[dict[str, Any]], losses: Sequence[str], seeds: Sequence[int]) -> dict[str, Any]:
+    """For each pair of losses (in the order given), per-seed differences of the final metrics."""
+    by_key = {(r["loss"], r["seed"]): r for r in runs}
+    paired: dict[str, Any] = {}
+    for i, a in enumerate(losses):
+        for b in losses[i + 1:]:
+            entry: dict[str, Any] = {"a": a, "b": b, "seeds": list(seeds)}
+            for metric in PAIRED_METRICS:
+                values_a = [by_key[(a, s)]["final"][metric] for s in seeds]
+                values_b = [by_key[(b, s)]["final"][metric] for s in seeds]
+                entry[metric] = paired_difference(values_a, values_b, DIFFERENCE_RANGES[metric])
+            paired[f"{a} - {b}"] = entry
+    return paired
+
+
 def _records_table(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"loss": r["loss"], "seed": r["seed"], "lr": r["lr"], **record} for r in runs for record in r["history"]]
 
 
 def _write_outputs(result: dict[str, Any], out_dir: str | os.PathLike[str], prefix: str) -> dict[str, str]:
     from outlayer._io import atomic_write_json, atomic_write_text
-    from outlayer.plots import save_figure
+    from outlayer.plots import save_figures
     from outlayer.plots import training as figures
 
     out = Path(out_dir)
@@ -454,108 +544,70 @@ def _write_outputs(result: dict[str, Any], out_dir: str | os.PathLike[str], pref
         f"{prefix}_gradients": figures.gradient_figure(result),
         f"{prefix}_reliability": figures.reliability_figure(result),
     }
-    for stem, fig in built.items():
-        files = save_figure(fig, out, stem)
-        written[stem] = files[0].name
-        written[f"{stem}_svg"] = files[1].name
+    if result.get("tuning"):
+        tuning = result["tuning"]
+        built[f"{prefix}_lr_tuning"] = figures.lr_tuning_figure({f"{tuning['init']} start, {tuning['optimizer']}": tuning})
+    written.update(save_figures(built, out))
     return written
 
 
-def _tune(data: Dataset, losses: Sequence[str], grid: Sequence[float], seed: int, run_kwargs: dict[str, Any],
-          loss_options: Mapping[str, Mapping[str, Any]],
-          on_epoch: Callable[[], None] | None) -> tuple[dict[str, float], dict[str, Any]]:
-    """Per loss, the grid rate with the best final validation accuracy (ties: the smaller rate)."""
-    chosen, table = {}, {}
-    for name in losses:
-        rows = []
-        for rate in grid:
-            run = train_run(data, name, seed=seed, lr=rate, loss_options=loss_options[name], on_epoch=on_epoch,
-                            **run_kwargs)
-            rows.append({"lr": rate, "val_accuracy": run["final"]["val_accuracy"], "diverged": run["diverged"]})
-        best = max(rows, key=lambda row: (-1.0 if row["diverged"] or row["val_accuracy"] is None
-                                          else row["val_accuracy"], -row["lr"]))
-        chosen[name] = best["lr"]
-        table[name] = rows
-    return chosen, table
+def _data_source(dataset: str | os.PathLike[str] | Dataset, config: CompareConfig) -> Callable[[int], Dataset]:
+    """seed -> the Dataset that seed trains on (its split), loaded once per split seed."""
+    if isinstance(dataset, Dataset):
+        return lambda seed: dataset
+    cache: dict[int, Dataset] = {}
+
+    def data_for(seed: int) -> Dataset:
+        split = config.split_seed_of(seed)
+        if split not in cache:
+            cache[split] = load_dataset(dataset, label_column=config.label_column, split_seed=split)
+        return cache[split]
+
+    return data_for
 
 
 def compare(
-    dataset: str | os.PathLike[str] | Dataset = "digits",
-    losses: Sequence[str] = ("ce", "mse"),
-    init: str = "confident",
-    optimizer: str = "sgd",
-    seeds: int = 5,
-    epochs: int = 30,
-    lr: float | Sequence[float] | Mapping[str, float] | None = None,
-    tune_lr: bool = False,
+    dataset: str | os.PathLike[str] | Dataset = CompareConfig.dataset,
+    losses: Sequence[str] = CompareConfig.losses,
+    *,
     out_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
     **options: Any,
 ) -> dict[str, Any]:
-    """Train the seeds' network with each loss on ``dataset`` over ``seeds`` seeds; return the results.
+    """Train the seeds' network with each loss on ``dataset`` over several seeds; return the results.
 
-    Returns the object ``outlayer compare --json`` prints: ``config``, ``tuning`` (grid results
-    when ``tune_lr``), ``runs`` (one per loss and seed, with per-epoch ``history``), ``summary``
-    (per loss, each final metric as ``{"mean", "ci95", "std", "n"}``, plus ``epochs_to_target``
-    and the pooled reliability bins), ``curves`` (per loss and metric, the per-epoch mean and 95 %
-    band) and, when ``out_dir`` is given, ``figures`` (name -> file name; each figure as PNG, with
-    its SVG under ``<name>_svg``) and ``files`` (per-epoch records as JSON and CSV, and
+    ``options`` are the fields of :class:`outlayer.config.CompareConfig` (``init``,
+    ``optimizer``, ``seeds``, ``epochs``, ``lr``, ``tune_lr``, ``split_seeds``, ``hidden``, ...),
+    whose defaults apply to the rest. A :class:`~outlayer.data.Dataset` object keeps its own split
+    (``split_seeds`` must then be False or left out); a name or a file is split per seed.
+
+    Returns the object ``outlayer compare --json`` prints: ``settings`` (``asdict`` of the
+    config), ``config`` (what was resolved from it: the dataset's description, the seeds and the
+    split seed of each, the learning rates and where they came from), ``tuning`` (the grid results
+    when ``tune_lr``), ``runs`` (one per loss and seed: status, per-epoch ``history``, final
+    metrics, predicted classes, calibration), ``summary`` (per loss, each final metric as
+    ``{"mean", "ci95", "std", "n"}``, the binomial standard error of the test accuracy, the counts
+    of diverged and collapsed runs, epochs to the target, pooled reliability bins), ``paired`` (per
+    pair of losses "a - b": per-seed differences of test accuracy, NLL and ECE with their mean,
+    paired-t and bootstrap 95 % intervals), ``curves`` (per loss and metric, the per-epoch mean and
+    95 % band) and, with ``out_dir``, ``figures`` and ``files`` (records as JSON and CSV, and
     ``<prefix>.json``: this whole result).
-
-    Options: ``hidden`` (tuple of widths, default (64,)), ``activation`` ("sigmoid"/"relu"),
-    ``batch_size`` (32), ``target_accuracy`` (0.9), ``split_seed`` (0), ``first_seed`` (0; runs
-    use seeds first_seed .. first_seed + seeds - 1), ``confident_std`` (30), ``label_column`` (CSV),
-    ``label_smoothing`` (ce-smooth), ``true_class_weight`` / ``true_class_target`` (k and M of
-    mse-logits), ``lr_grid`` (rates for ``tune_lr``), ``figure_prefix`` ("compare").
-    ``lr``: one rate for all losses, one per loss, a {loss: rate} mapping, or None for
-    :data:`DEFAULT_LR` (per optimiser and start). ``tune_lr`` picks each loss's rate on the
-    validation split (first seed).
     """
-    unknown = sorted(set(options) - set(_OPTIONS))
-    if unknown:
-        raise ValueError(f"unknown option {unknown[0]!r}; known: {', '.join(sorted(_OPTIONS))}")
-    opts = {**_OPTIONS, **options}
-    losses = list(dict.fromkeys(losses))
-    if not losses:
-        raise ValueError("give at least one loss to compare")
-    for name in losses:
-        if name not in HEAD_NAMES:
-            raise ValueError(f"unknown loss {name!r}; choose from {', '.join(HEAD_NAMES)}")
-    if init not in INITS:
-        raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
-    if optimizer not in OPTIMIZER_NAMES:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_NAMES)}")
-    if int(seeds) != seeds or seeds < 1:
-        raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
-    if int(epochs) != epochs or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    hidden = tuple(int(h) for h in (opts["hidden"] if isinstance(opts["hidden"], Sequence) else (opts["hidden"],)))
-    if not hidden or any(h < 1 for h in hidden):
-        raise ValueError(f"hidden widths must be positive integers, got {opts['hidden']!r}")
-    if int(opts["batch_size"]) != opts["batch_size"] or opts["batch_size"] < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {opts['batch_size']!r}")
-    if not 0.0 < float(opts["target_accuracy"]) <= 1.0:
-        raise ValueError(f"target_accuracy must lie in (0, 1], got {opts['target_accuracy']!r}")
-    lrs = _resolve_lr(lr, losses, optimizer, init)
-    loss_options: dict[str, dict[str, Any]] = {name: {} for name in losses}
-    for key, loss_name in (("label_smoothing", "ce-smooth"), ("true_class_weight", "mse-logits"),
-                           ("true_class_target", "mse-logits")):
-        if opts[key] is not None:
-            if loss_name not in losses:
-                raise ValueError(f"option {key}={opts[key]!r} applies to {loss_name!r}, which is not among the losses")
-            loss_options[loss_name][key] = float(opts[key])
+    fixed_split = isinstance(dataset, Dataset)
+    if fixed_split:
+        if options.get("split_seeds"):
+            raise ValueError("a Dataset object keeps its own split: pass a dataset name or file to vary the split "
+                             "with the seeds, or split_seeds=False")
+        options = {**options, "split_seeds": False}
+    name = dataset.name if fixed_split else os.fspath(dataset)
+    config = CompareConfig.from_options(dataset=name, losses=tuple(losses), **options)
+    data_for = _data_source(dataset, config)
+    first = data_for(config.seed_list[0])  # a bad dataset fails here, before any training
+    seed_list = config.seed_list
+    loss_options = config.loss_options()
 
-    data = dataset if isinstance(dataset, Dataset) else load_dataset(
-        dataset, label_column=opts["label_column"], split_seed=int(opts["split_seed"]))
-    seed_list = [int(opts["first_seed"]) + i for i in range(int(seeds))]
-    run_kwargs = {
-        "init": init, "optimizer": optimizer, "epochs": int(epochs), "batch_size": int(opts["batch_size"]),
-        "hidden": hidden, "activation": opts["activation"], "confident_std": float(opts["confident_std"]),
-        "target_accuracy": float(opts["target_accuracy"]),
-    }
-    grid = tuple(float(v) for v in (opts["lr_grid"] or LR_GRID[optimizer]))
-
-    total_epochs = int(epochs) * len(losses) * (len(seed_list) + (len(grid) if tune_lr else 0))
+    n_tuning_runs = len(config.grid) * len(config.tuning_seeds) if config.tune_lr else 0
+    total_epochs = config.epochs * len(config.losses) * (len(seed_list) + n_tuning_runs)
     bar = None
     if progress and sys.stderr.isatty():
         from tqdm import tqdm
@@ -564,47 +616,58 @@ def compare(
     tick = bar.update if bar is not None else None
     try:
         tuning = None
-        lr_source = "given" if lr is not None else "default"
-        if tune_lr:
-            tuned, table = _tune(data, losses, grid, seed_list[0], run_kwargs, loss_options, tick)
-            lrs, lr_source = tuned, "tuned"
-            tuning = {"grid": list(grid), "selection": "best final validation accuracy, first seed; ties -> smaller rate",
-                      "losses": table}
+        if config.tune_lr:
+            tuning = tune_learning_rates(config, data_for, on_epoch=tick)
+            lrs = {loss: tuning["losses"][loss]["chosen"] for loss in config.losses}
+            lr_source = "tuned"
+        else:
+            given = config.lr or {}
+            lrs = {loss: given.get(loss, DEFAULT_LR[config.optimizer][config.init][loss]) for loss in config.losses}
+            lr_source = "given" if given else "default"
         runs = [
-            train_run(data, name, seed=seed, lr=lrs[name], loss_options=loss_options[name], on_epoch=tick, **run_kwargs)
-            for name in losses for seed in seed_list
+            train_run(data_for(seed), loss, seed=seed, lr=lrs[loss], loss_options=loss_options[loss], on_epoch=tick,
+                      **_run_settings(config))
+            for loss in config.losses for seed in seed_list
         ]
     finally:
         if bar is not None:
             bar.close()
 
+    n_test = len(first.y_test)
     result: dict[str, Any] = {
+        "settings": settings_of(config),
         "config": {
-            "dataset": data.describe(),
-            "losses": losses,
-            "init": init,
-            "optimizer": optimizer,
+            "dataset": first.describe(),
+            "losses": list(config.losses),
+            "init": config.init,
+            "optimizer": config.optimizer,
             "seeds": seed_list,
-            "epochs": int(epochs),
+            "split_seeds": [config.split_seed_of(seed) for seed in seed_list],
+            "split": "fixed (a Dataset object)" if fixed_split else ("one per seed" if config.split_seeds else "fixed"),
+            "epochs": config.epochs,
             "lr": lrs,
             "lr_source": lr_source,
-            "hidden": list(hidden),
-            "activation": opts["activation"],
-            "batch_size": int(opts["batch_size"]),
-            "target_accuracy": float(opts["target_accuracy"]),
-            "split_seed": int(opts["split_seed"]),
-            "confident_std": float(opts["confident_std"]),
+            "hidden": list(config.hidden),
+            "activation": config.activation,
+            "batch_size": config.batch_size,
+            "target_accuracy": config.target_accuracy,
+            "split_seed": config.split_seed,
+            "confident_std": config.confident_std,
             "loss_options": loss_options,
+            "tuning_seeds": list(config.tuning_seeds),
             "ece_bins": ECE_BINS,
-            "interval": "95% Student-t over seeds: mean -/+ t(0.975, n-1) s / sqrt(n); null with fewer than 2 runs",
+            "interval": INTERVAL,
+            "paired_interval": PAIRED_INTERVAL,
+            "binomial_se": "sqrt(p (1 - p) / n_test) at the mean test accuracy p: the error of one test set",
         },
         "tuning": tuning,
         "runs": runs,
-        "summary": _summary(runs, losses, lrs),
-        "curves": _curves(runs, losses, int(epochs)),
+        "summary": _summary(runs, config.losses, lrs, n_test),
+        "paired": _paired(runs, config.losses, seed_list),
+        "curves": _curves(runs, config.losses, config.epochs),
     }
     if out_dir is not None:
-        prefix = str(opts["figure_prefix"])
+        prefix = config.figure_prefix
         files = _write_outputs(result, out_dir, prefix)
         result["figures"] = {k: v for k, v in files.items() if not k.startswith("records")}
         result["files"] = {**{k: v for k, v in files.items() if k.startswith("records")},

@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from outlayer.catalogue import LAB_LOSSES, loss_info
+
 __all__ = [
     "ACTIVATIONS",
     "DivergedError",
@@ -48,8 +50,9 @@ __all__ = [
 
 ACTIVATIONS: tuple[str, ...] = ("sigmoid", "relu")
 INITS: tuple[str, ...] = ("gentle", "confident")
-#: Losses the lab can train with: the core's K-output losses plus the one-output ``scalar``.
-HEAD_NAMES: tuple[str, ...] = ("ce", "mse", "mse-logits", "ce-smooth", "scalar")
+#: Losses the lab can train with (:data:`outlayer.catalogue.LAB_LOSSES`): the core's K-output
+#: losses plus the one-output ``scalar``.
+HEAD_NAMES: tuple[str, ...] = LAB_LOSSES
 
 
 class DivergedError(ArithmeticError):
@@ -217,22 +220,21 @@ class OutputHead:
     loss_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.name not in HEAD_NAMES:
-            raise ValueError(f"unknown loss {self.name!r}; choose one of {', '.join(HEAD_NAMES)}")
+        loss_info(self.name)  # an unknown name raises, listing the known ones
         if self.n_classes < 2:
             raise ValueError(f"need at least 2 classes, got {self.n_classes}")
 
     @property
     def n_outputs(self) -> int:
-        return 1 if self.name == "scalar" else self.n_classes
+        return self.n_classes if self.has_probabilities else 1
 
     @property
     def has_probabilities(self) -> bool:
-        return self.name != "scalar"
+        return loss_info(self.name).has_probabilities
 
     def loss_and_grad(self, outputs: np.ndarray, y: np.ndarray, reduction: str = "mean") -> tuple[Any, np.ndarray]:
         """(loss, dL/doutputs) from the core loss; ``y`` are integer class ids (N,)."""
-        if self.name == "scalar":
+        if not self.has_probabilities:
             from outlayer.losses import mse_with_grad
 
             # one real number per sample: the class id as a float row of the outputs' shape
@@ -240,17 +242,18 @@ class OutputHead:
             return mse_with_grad(outputs, codes, on="logits", reduction=reduction)
         from outlayer.losses import get_loss
 
-        return get_loss(self.name).with_grad(outputs, y, reduction=reduction, **self.loss_options)
+        return get_loss(str(loss_info(self.name).core)).with_grad(outputs, y, reduction=reduction,
+                                                                  **self.loss_options)
 
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         """Class ids (N,): argmax, or for ``scalar`` the rounded output clipped to [0, K-1]."""
-        if self.name == "scalar":
+        if not self.has_probabilities:
             return np.clip(np.rint(outputs[:, 0]), 0, self.n_classes - 1).astype(np.int64)
         return np.argmax(outputs, axis=1)
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray | None:
         """softmax(outputs) (N, K), or ``None`` for ``scalar`` (a single number has no distribution)."""
-        if self.name == "scalar":
+        if not self.has_probabilities:
             return None
         from outlayer.activations import softmax
 
@@ -259,13 +262,7 @@ class OutputHead:
 
 def make_head(name: str, n_classes: int, **loss_options: Any) -> OutputHead:
     """An :class:`OutputHead`; options irrelevant to the loss raise ValueError naming them."""
-    allowed = {
-        "ce": (), "mse": (), "scalar": (),
-        "ce-smooth": ("label_smoothing",),
-        "mse-logits": ("true_class_weight", "true_class_target"),
-    }.get(name)
-    if allowed is None:
-        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(HEAD_NAMES)}")
+    allowed = loss_info(name).option_names
     unknown = sorted(set(loss_options) - set(allowed))
     if unknown:
         raise ValueError(f"option {unknown[0]!r} does not apply to loss {name!r}")

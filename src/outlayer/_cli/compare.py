@@ -16,38 +16,52 @@ from outlayer._cli import positive_float, positive_int
 
 __all__ = ["configure", "format_summary", "run"]
 
-_LOSSES = ("ce", "mse", "mse-logits", "ce-smooth", "scalar")
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", default="digits",
-                        help="digits (default), iris, wine, synthetic, ordinal, or a .csv / .npz file")
+    """Every default and every choice is :class:`outlayer.config.CompareConfig`'s."""
+    from outlayer.catalogue import CATALOGUE
+    from outlayer.config import CompareConfig
+
+    defaults, choices = CompareConfig(), CompareConfig.CHOICES
+    parser.add_argument("--dataset", default=defaults.dataset,
+                        help=f"digits, iris, wine, synthetic, ordinal, or a .csv / .npz file (default {defaults.dataset})")
     parser.add_argument("--label-column", default=None, metavar="NAME|INDEX",
                         help="CSV: the column holding the labels (default: the last one)")
-    parser.add_argument("--losses", nargs="+", default=["ce", "mse"], choices=_LOSSES, metavar="LOSS",
-                        help=f"losses to compare, among {', '.join(_LOSSES)} (default: ce mse)")
-    parser.add_argument("--init", default="confident", choices=("gentle", "confident"),
-                        help="gentle: standard small output weights; confident: initial logits with std 30")
-    parser.add_argument("--optimizer", default="sgd", choices=("sgd", "momentum", "adam"))
-    parser.add_argument("--seeds", type=positive_int, default=5, help="runs per loss (default 5)")
-    parser.add_argument("--epochs", type=positive_int, default=30, help="epochs per run (default 30)")
+    parser.add_argument("--losses", nargs="+", default=list(defaults.losses), choices=choices["losses"], metavar="LOSS",
+                        help=f"losses to compare, among {', '.join(choices['losses'])} (default: {' '.join(defaults.losses)})")
+    parser.add_argument("--init", default=defaults.init, choices=choices["init"],
+                        help="gentle: standard small output weights; confident: initial logits with std "
+                             f"{defaults.confident_std:g} (default {defaults.init})")
+    parser.add_argument("--optimizer", default=defaults.optimizer, choices=choices["optimizer"],
+                        help=f"default {defaults.optimizer}")
+    parser.add_argument("--seeds", type=positive_int, default=defaults.seeds,
+                        help=f"runs per loss (default {defaults.seeds})")
+    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs,
+                        help=f"epochs per run (default {defaults.epochs})")
     parser.add_argument("--lr", type=positive_float, nargs="+", default=None, metavar="LR",
-                        help="learning rate: one for all losses, or one per loss (default: per-loss defaults)")
+                        help="learning rate: one for all losses, or one per loss (default: the stored tuned rates)")
     parser.add_argument("--tune-lr", action="store_true",
-                        help="pick each loss's learning rate from a grid on the validation split")
-    parser.add_argument("--hidden", type=positive_int, nargs="+", default=[64], metavar="WIDTH",
+                        help="pick each loss's rate by the procedure of the defaults: a log grid, the median validation "
+                             f"accuracy over tuning seeds {', '.join(map(str, defaults.tuning_seeds))}, the same epochs")
+    parser.add_argument("--hidden", type=positive_int, nargs="+", default=list(defaults.hidden), metavar="WIDTH",
                         help="hidden layer widths (default: one layer of 64)")
-    parser.add_argument("--activation", default="sigmoid", choices=("sigmoid", "relu"))
-    parser.add_argument("--batch-size", type=positive_int, default=32)
-    parser.add_argument("--target-accuracy", type=float, default=0.9,
-                        help="report the first epoch reaching this test accuracy (default 0.9)")
-    parser.add_argument("--split-seed", type=int, default=0, help="seed of the train/validation/test split")
-    parser.add_argument("--smoothing", type=float, default=None, help="ce-smooth: label smoothing (default 0.1)")
-    parser.add_argument("--mse-k", type=positive_float, default=None,
-                        help="mse-logits: weight k of the true class's term (Hui & Belkin)")
-    parser.add_argument("--mse-m", type=float, default=None,
-                        help="mse-logits: target M of the true class (Hui & Belkin)")
-    parser.add_argument("--quick", action="store_true", help="small settings for a smoke test: 2 seeds, 5 epochs")
+    parser.add_argument("--activation", default=defaults.activation, choices=choices["activation"])
+    parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size)
+    parser.add_argument("--target-accuracy", type=float, default=defaults.target_accuracy,
+                        help=f"report the first epoch reaching this test accuracy (default {defaults.target_accuracy:g})")
+    parser.add_argument("--split-seeds", action=argparse.BooleanOptionalAction, default=defaults.split_seeds,
+                        help="each seed also draws its own train/validation/test split (seed s: split "
+                             "--split-seed + s); --no-split-seeds keeps one split (default: on)")
+    parser.add_argument("--split-seed", type=int, default=defaults.split_seed,
+                        help="seed of the train/validation/test split (the first one, with --split-seeds)")
+    options = {option.name: (loss, option) for loss, entry in CATALOGUE.items() for option in entry.options}
+    for name, (loss, option) in options.items():
+        kind = positive_float if name == "true_class_weight" else float
+        parser.add_argument(option.flag, dest=name, type=kind, default=None,
+                            help=f"{loss}: {option.help} (default {option.default:g})")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"small settings for a smoke test: {CompareConfig.QUICK['seeds']} seeds, "
+                             f"{CompareConfig.QUICK['epochs']} epochs")
     parser.add_argument("--out", default=None, metavar="DIR", help="write records and figures to DIR")
     parser.add_argument("--json", action="store_true", help="print the full result as one JSON object")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
@@ -62,30 +76,57 @@ def _cell(stats: dict[str, Any], digits: int = 3) -> str:
     return text
 
 
+def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+
+
 def format_summary(result: dict[str, Any], elapsed: float | None = None) -> str:
     """The human-readable table: one row per loss, means with their 95 % intervals."""
     config = result["config"]
     lines = [
         f"dataset {config['dataset']['name']} ({config['dataset']['n_train']} train / {config['dataset']['n_val']} "
-        f"val / {config['dataset']['n_test']} test, {config['dataset']['n_classes']} classes), {config['init']} start, "
-        f"{config['optimizer']}, hidden {config['hidden']} {config['activation']}, {len(config['seeds'])} seeds x "
-        f"{config['epochs']} epochs, lr {config['lr_source']}",
+        f"val / {config['dataset']['n_test']} test, {config['dataset']['n_classes']} classes, split {config['split']}), "
+        f"{config['init']} start, {config['optimizer']}, hidden {config['hidden']} {config['activation']}, "
+        f"{len(config['seeds'])} seeds x {config['epochs']} epochs, lr {config['lr_source']}",
     ]
-    header = ("loss", "lr", "test accuracy [95% CI]", "test NLL", "ECE", f"epochs to {config['target_accuracy']:g}",
-              "|dL/dz| wrong")
+    header = ("loss", "lr", "test accuracy [95% CI]", "test-set SE", "test NLL", "ECE",
+              f"epochs to {config['target_accuracy']:g}", "|dL/dz| wrong", "failed runs")
     rows = [header]
     for loss, entry in result["summary"].items():
         reach = entry["epochs_to_target"]
         reached = f"{reach['mean']:.1f} ({reach['reached']}/{reach['runs']})" if reach["mean"] is not None else \
             f"never (0/{reach['runs']})"
-        rows.append((loss, f"{entry['lr']:g}", _cell(entry["test_accuracy"]), _cell(entry["test_nll"]),
-                     _cell(entry["test_ece"]), reached, _cell(entry["grad_misclassified"])))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for row in rows:
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        se = entry["test_accuracy_binomial_se"]
+        failed = ", ".join(f"{entry[kind]} {kind}" for kind in ("collapsed", "diverged") if entry[kind]) or "none"
+        rows.append((loss, f"{entry['lr']:g}", _cell(entry["test_accuracy"]), "-" if se is None else f"{se:.3f}",
+                     _cell(entry["test_nll"]), _cell(entry["test_ece"]), reached, _cell(entry["grad_misclassified"]),
+                     failed))
+    lines.extend(_aligned(rows))
+    paired = result.get("paired") or {}
+    if paired:
+        lines.append("paired over seeds (same start and split per seed), a - b: mean [95% paired t] (bootstrap)")
+        rows = [("a - b", "test accuracy", "test NLL", "ECE")]
+        for name, entry in paired.items():
+            cells = []
+            for metric in ("test_accuracy", "test_nll", "test_ece"):
+                stats = entry[metric]
+                boot = stats["bootstrap_ci95"]
+                cells.append(_cell({"mean": stats["mean"], "ci95": stats["t_ci95"]})
+                             + (f" ({boot[0]:.3f}, {boot[1]:.3f})" if boot else ""))
+            rows.append((name, *cells))
+        lines.extend(_aligned(rows))
     if result.get("tuning"):
-        lines.append("learning rates tuned on the validation split: " +
-                     ", ".join(f"{loss} {rate:g}" for loss, rate in config["lr"].items()))
+        tuning = result["tuning"]
+        seeds = ", ".join(map(str, tuning["procedure"]["tuning_seeds"]))
+        lines.append(f"learning rates tuned: median validation accuracy over tuning seeds {seeds} at each rate "
+                     "(x: seeds diverged, c: seeds collapsed to one class; * chosen)")
+        for loss, entry in tuning["losses"].items():
+            cells = []
+            for row in entry["rows"]:
+                marks = (f" {row['diverged']}x" if row["diverged"] else "") + (f" {row['collapsed']}c" if row["collapsed"] else "")
+                cells.append(f"{'*' if row['lr'] == entry['chosen'] else ''}{row['lr']:g}: {row['median']:.3f}{marks}")
+            lines.append(f"  {loss}: " + ", ".join(cells))
     if result.get("figures"):
         lines.append(f"wrote {len(result['figures'])} figure files and {len(result['files'])} record files")
     if elapsed is not None:
@@ -94,10 +135,13 @@ def format_summary(result: dict[str, Any], elapsed: float | None = None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from outlayer.catalogue import CATALOGUE
     from outlayer.cli import UsageError
+    from outlayer.config import CompareConfig
     from outlayer.experiments import compare
 
-    seeds, epochs = (2, 5) if args.quick else (args.seeds, args.epochs)
+    seeds, epochs = ((CompareConfig.QUICK["seeds"], CompareConfig.QUICK["epochs"]) if args.quick
+                     else (args.seeds, args.epochs))
     if not 0.0 < args.target_accuracy <= 1.0:
         raise UsageError(f"--target-accuracy must lie in (0, 1], got {args.target_accuracy}")
     if args.lr is not None and len(args.lr) not in (1, len(args.losses)):
@@ -106,17 +150,19 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--lr and --tune-lr exclude each other: give learning rates or tune them")
     options: dict[str, Any] = {"hidden": tuple(args.hidden), "activation": args.activation,
                                "batch_size": args.batch_size, "target_accuracy": args.target_accuracy,
-                               "split_seed": args.split_seed, "label_column": args.label_column}
-    for flag, key, loss in (("smoothing", "label_smoothing", "ce-smooth"), ("mse_k", "true_class_weight", "mse-logits"),
-                            ("mse_m", "true_class_target", "mse-logits")):
-        value = getattr(args, flag)
-        if value is not None:
-            if loss not in args.losses:
-                raise UsageError(f"--{flag.replace('_', '-')} applies to {loss}, which is not in --losses")
-            options[key] = value
+                               "split_seed": args.split_seed, "split_seeds": args.split_seeds,
+                               "label_column": args.label_column}
+    for loss, entry in CATALOGUE.items():
+        for option in entry.options:
+            value = getattr(args, option.name)
+            if value is not None:
+                if loss not in args.losses:
+                    raise UsageError(f"{option.flag} applies to {loss}, which is not in --losses")
+                options[option.name] = value
     start = time.perf_counter()
+    lr = None if args.lr is None else (args.lr[0] if len(args.lr) == 1 else tuple(args.lr))
     result = compare(args.dataset, tuple(args.losses), init=args.init, optimizer=args.optimizer, seeds=seeds,
-                     epochs=epochs, lr=args.lr, tune_lr=args.tune_lr, out_dir=args.out,
+                     epochs=epochs, lr=lr, tune_lr=args.tune_lr, out_dir=args.out,
                      progress=not args.no_progress, **options)
     elapsed = time.perf_counter() - start
     if args.json:

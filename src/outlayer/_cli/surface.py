@@ -15,32 +15,39 @@ __all__ = ["configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``outlayer surface``; every default is the lecture's setting."""
-    from outlayer import surface
+    """Add the options of ``outlayer surface``; every default is the lecture's setting (SurfaceConfig's)."""
+    from outlayer.config import SurfaceConfig
+
+    defaults = SurfaceConfig()
 
     parser.add_argument("--out", metavar="DIR", help="write the figures (PNG + SVG) to this folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
-    parser.add_argument("--losses", nargs="+", metavar="LOSS", help="losses to compare (default: all registered)")
-    parser.add_argument("--classes", type=int, default=3, metavar="K", help="number of classes (default 3)")
-    parser.add_argument("--target", type=int, default=0, metavar="T", help="correct class, 0-based (default 0)")
-    parser.add_argument("--swept", type=int, nargs=2, default=(0, 1), metavar=("I", "J"),
+    parser.add_argument("--losses", nargs="+", metavar="LOSS", choices=SurfaceConfig.CHOICES["losses"],
+                        help=f"losses to compare, among {', '.join(SurfaceConfig.CHOICES['losses'])} (default: all)")
+    parser.add_argument("--classes", type=int, default=defaults.num_classes, metavar="K",
+                        help=f"number of classes (default {defaults.num_classes})")
+    parser.add_argument("--target", type=int, default=defaults.target, metavar="T",
+                        help=f"correct class, 0-based (default {defaults.target})")
+    parser.add_argument("--swept", type=int, nargs=2, default=defaults.swept, metavar=("I", "J"),
                         help="the two logits to sweep, 0-based (default 0 1: y1 and y2)")
-    parser.add_argument("--fixed", type=float, nargs="+", default=[-1000.0], metavar="V",
-                        help="value(s) of the other logits: one for all or one per class (default -1000)")
-    parser.add_argument("--range", type=float, nargs=2, default=surface.LECTURE_LIMITS, metavar=("LO", "HI"),
+    parser.add_argument("--fixed", type=float, nargs="+", default=[defaults.fixed], metavar="V",
+                        help="value(s) of the other logits: one for all or one per class; -inf holds a class out "
+                             f"(default {defaults.fixed})")
+    parser.add_argument("--range", type=float, nargs=2, default=defaults.limits, metavar=("LO", "HI"),
                         help="sweep range of both swept logits (default -10 10)")
-    parser.add_argument("--resolution", type=int, default=surface.DEFAULT_RESOLUTION, metavar="N",
-                        help=f"grid points per axis (default {surface.DEFAULT_RESOLUTION})")
+    parser.add_argument("--resolution", type=int, default=defaults.resolution, metavar="N",
+                        help=f"grid points per axis (default {defaults.resolution})")
     parser.add_argument("--start", type=float, nargs=2, default=None, metavar=("U", "V"),
                         help="start of the descent paths (default: the wrong-but-confident corner)")
-    parser.add_argument("--optimizers", nargs="+", default=list(surface.DEFAULT_OPTIMIZERS), metavar="OPT",
+    parser.add_argument("--optimizers", nargs="+", default=list(defaults.optimizers), metavar="OPT",
+                        choices=SurfaceConfig.CHOICES["optimizers"],
                         help="optimisers for the descent paths: sgd, momentum, adam (default all three)")
-    parser.add_argument("--lr", type=float, default=surface.DEFAULT_LR,
-                        help=f"learning rate of every path (default {surface.DEFAULT_LR})")
-    parser.add_argument("--steps", type=int, default=surface.DEFAULT_STEPS,
-                        help=f"step budget of every path (default {surface.DEFAULT_STEPS})")
-    parser.add_argument("--goal", type=float, default=surface.DEFAULT_GOAL,
-                        help=f"p(target) a path must reach (default {surface.DEFAULT_GOAL})")
+    parser.add_argument("--lr", type=float, default=defaults.lr,
+                        help=f"learning rate of every path (default {defaults.lr})")
+    parser.add_argument("--steps", type=int, default=defaults.steps,
+                        help=f"step budget of every path (default {defaults.steps})")
+    parser.add_argument("--goal", type=float, default=defaults.goal,
+                        help=f"p(target) a path must reach (default {defaults.goal})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,7 +89,8 @@ def summary(result: dict[str, Any], out_dir: str | None = None) -> str:
     """The key figures of a :func:`outlayer.surface.run` result as a short plain-text table."""
     setup = result["setup"]
     names = setup["swept_names"]
-    fixed = ", ".join(f"y{int(c) + 1} = {v:g}" for c, v in setup["fixed"].items())
+    fixed = ", ".join(f"y{int(c) + 1} = {v:g}" if isinstance(v, float) else f"y{int(c) + 1} = {v}"
+                      for c, v in setup["fixed"].items())
     lines = [
         f"{setup['num_classes']} classes, target class {setup['target'] + 1}, sweeping {names[0]}, {names[1]} "
         f"over [{setup['limits'][0]:g}, {setup['limits'][1]:g}]" + (f", {fixed}" if fixed else ""),
@@ -98,6 +106,8 @@ def summary(result: dict[str, Any], out_dir: str | None = None) -> str:
         row = f"{name:<12}{_fmt(entry['corner']['loss']):>13}{_fmt(entry['corner']['grad_norm']):>15}"
         row += f"{_fmt(entry['center']['grad_norm']):>15}"
         row += "".join(f"{_steps(entry['paths'][opt]['steps_to_p90']):>15}" for opt in optimizers)
+        if not entry["goal_reachable"]:
+            row += f"  (goal unreachable: optimum p = {entry['optimum']['p_target']:.3g})"
         lines.append(row)
     for name, entry in result["losses"].items():
         for opt, path in entry["paths"].items():

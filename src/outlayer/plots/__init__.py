@@ -9,25 +9,21 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from outlayer._io import atomic_write_bytes
+from outlayer.catalogue import CATALOGUE
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["new_figure", "save_figure"]
+__all__ = ["LOSS_COLORS", "new_figure", "save_figure", "save_figures"]
 
-#: One colour per loss everywhere (figures, report, explorer), so a reader learns them once.
-LOSS_COLORS: dict[str, str] = {
-    "ce": "#1f77b4",
-    "mse": "#d62728",
-    "mse-logits": "#ff7f0e",
-    "ce-smooth": "#2ca02c",
-    "scalar": "#7f7f7f",
-}
+#: One colour per loss everywhere (figures, report, explorer), so a reader learns them once:
+#: the catalogue's (:mod:`outlayer.catalogue`).
+LOSS_COLORS: dict[str, str] = {name: entry.colour for name, entry in CATALOGUE.items()}
 
 
 def new_figure(width: float = 8.0, height: float = 4.5, **kwargs: object) -> Figure:
@@ -61,4 +57,27 @@ def save_figure(
         else:
             fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)
         written.append(atomic_write_bytes(Path(out_dir) / f"{stem}.{fmt}", buffer.getvalue()))
+    return written
+
+
+def save_figures(
+    figures: Mapping[str, Figure],
+    out_dir: str | os.PathLike[str],
+    formats: Iterable[str] = ("png", "svg"),
+    dpi: int = 120,
+) -> dict[str, str]:
+    """Save every ``stem -> figure`` with :func:`save_figure`; return the files written by name.
+
+    The first format's file is listed under ``stem``, each further one under ``stem_<format>``
+    (e.g. ``{"surface_3d": "surface_3d.png", "surface_3d_svg": "surface_3d.svg"}``). Each figure
+    is released once written, so a long list does not hold every canvas in memory.
+    """
+    formats = tuple(formats)
+    written: dict[str, str] = {}
+    for stem, fig in figures.items():
+        files = save_figure(fig, out_dir, stem, formats=formats, dpi=dpi)
+        written[stem] = files[0].name
+        for fmt, path in zip(formats[1:], files[1:]):
+            written[f"{stem}_{fmt}"] = path.name
+        fig.clear()
     return written

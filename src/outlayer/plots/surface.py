@@ -1,9 +1,10 @@
 """Figures of the error-surface lab (:mod:`outlayer.surface`).
 
-Each function takes the lab's arrays (:class:`~outlayer.surface.Surface`,
-:class:`~outlayer.surface.DescentPath`, ...) and returns a :class:`matplotlib.figure.Figure`
-built with :func:`outlayer.plots.new_figure`; nothing is computed here except what drawing
-needs (strides, colour limits). The x axis is always the first swept logit (u), the y axis the
+Each function takes data only: the lab's arrays (:class:`~outlayer.surface.Surface`,
+:class:`~outlayer.surface.DescentPath`, ...) and the numbers and words the lab measured (titles,
+step counts, closed forms), and returns a :class:`matplotlib.figure.Figure` built with
+:func:`outlayer.plots.new_figure`. Nothing here calls a loss or the lab; the only arithmetic is
+what drawing needs (strides, colour limits, clipping for log scales). The x axis is always the first swept logit (u), the y axis the
 second (v), and the wrong-but-confident start corner is marked with a star in every map.
 """
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "contour_paths_figure",
     "gradient_heatmaps_figure",
+    "margin_cut_figure",
     "probability_curves_figure",
     "progress_figure",
     "steps_map_figure",
@@ -59,10 +61,8 @@ def _axis_labels(plane: LogitPlane, short: bool = False) -> tuple[str, str]:
     return names[0], names[1]
 
 
-def _title(surface: Surface) -> str:
-    from outlayer.losses import get_loss
-
-    return f"{surface.loss_name}\n{get_loss(surface.loss_name).description}"
+def _title(surface: Surface, titles: Mapping[str, str] | None) -> str:
+    return (titles or {}).get(surface.loss_name, surface.loss_name)
 
 
 def _start_label(plane: LogitPlane, axis: np.ndarray, start: Sequence[float]) -> str:
@@ -98,11 +98,14 @@ def _goal_contour(ax: Axes, surface: Surface, goal: float = 0.9, color: str = "w
         ax.clabel(lines, fmt={goal: f"p = {goal:g}"}, fontsize=8, manual=[(corner_hint, corner_hint)])
 
 
-def surfaces_3d_figure(surfaces: Mapping[str, Surface], corner: Sequence[float], max_points: int = 41) -> Figure:
+def surfaces_3d_figure(surfaces: Mapping[str, Surface], corner: Sequence[float],
+                       corner_losses: Mapping[str, float | None] | None = None,
+                       titles: Mapping[str, str] | None = None, max_points: int = 41) -> Figure:
     """The lecture's figure: each loss as a 3-D surface over the two swept logits, side by side.
 
-    Each panel keeps its own z scale (the losses live on different scales); the grid is thinned to
-    about ``max_points`` per axis so the figure stays light. The start corner is a star.
+    Each panel keeps its own z scale (the losses live on different scales, each drawn minus its
+    constant part); the grid is thinned to about ``max_points`` per axis so the figure stays
+    light. The start corner is a star at height ``corner_losses[name]`` (the lab's number).
     """
     rows, cols = _grid_shape(len(surfaces))
     fig = new_figure(5.2 * cols, 4.6 * rows)
@@ -116,33 +119,41 @@ def surfaces_3d_figure(surfaces: Mapping[str, Surface], corner: Sequence[float],
         ticks = np.linspace(surface.axis[0], surface.axis[-1], 5)
         ax.set_xticks(ticks)
         ax.set_yticks(ticks)
-        from outlayer.surface import evaluate
-
-        corner_loss = float(evaluate(surface.loss_name, corner[0], corner[1], surface.plane).loss)
-        ax.scatter([corner[0]], [corner[1]], [corner_loss], marker="*", s=200, color="#ffd700",
-                   edgecolor="black", depthshade=False, zorder=10,
-                   label=_start_label(surface.plane, surface.axis, corner))
+        corner_loss = (corner_losses or {}).get(surface.loss_name)
+        if corner_loss is not None:
+            ax.scatter([corner[0]], [corner[1]], [corner_loss], marker="*", s=200, color="#ffd700",
+                       edgecolor="black", depthshade=False, zorder=10,
+                       label=_start_label(surface.plane, surface.axis, corner))
         x_label, y_label = _axis_labels(surface.plane, short=True)
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
         ax.set_zlabel("loss")
-        ax.set_title(_title(surface), fontsize=9)
+        ax.set_title(_title(surface, titles), fontsize=9)
         ax.view_init(elev=28, azim=-50)
-        if index == 0:
+        if index == 0 and corner_loss is not None:
             ax.legend(loc="upper left", fontsize=8)
     fig.suptitle("Error surfaces over two logits: the start corner (star) is flat for MSE, steep for CE")
     return fig
+
+
+def _reach_text(path: DescentPath, reach: Mapping[str, Mapping[str, str]] | None, name: str) -> str:
+    """The lab's words for a path's outcome ("12 steps", "never", "goal unreachable")."""
+    if reach is not None and path.optimizer in reach.get(name, {}):
+        return reach[name][path.optimizer]
+    return "never" if path.steps_to_goal is None else f"{path.steps_to_goal} steps"
 
 
 def contour_paths_figure(
     surfaces: Mapping[str, Surface],
     paths: Mapping[str, Mapping[str, DescentPath]],
     corner: Sequence[float],
+    titles: Mapping[str, str] | None = None,
+    reach: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Figure:
     """Filled contour maps of each loss with the descent paths of every optimiser drawn on them.
 
     Colours are per panel (the losses have different units); the legend gives each optimiser's
-    steps to p(target) >= goal, the dashed line is p(target) = goal.
+    outcome (``reach[loss][optimizer]``, the lab's words), the dashed line is p(target) = goal.
     """
     rows, cols = _grid_shape(len(surfaces))
     fig = new_figure(5.6 * cols, 4.8 * rows)
@@ -155,13 +166,12 @@ def contour_paths_figure(
         _goal_contour(ax, surface, goal, color="#2ca02c")
         for optimizer, path in paths.get(name, {}).items():
             style = dict(OPTIMIZER_STYLES.get(optimizer, {"color": "black", "linestyle": "-", "label": optimizer}))
-            reached = "never" if path.steps_to_goal is None else f"{path.steps_to_goal} steps"
-            style["label"] = f"{style['label']} (lr {path.lr:g}): {reached}"
+            style["label"] = f"{style['label']} (lr {path.lr:g}): {_reach_text(path, reach, name)}"
             ax.plot(path.points[:, 0], path.points[:, 1], linewidth=2.0, marker="o", markersize=2.5,
                     markevery=max(1, len(path.points) // 200), **style)
         _mark_corner(ax, corner, surface.plane, surface.axis)
         _note_stuck(ax, surface, paths.get(name, {}), corner)
-        _frame(ax, surface.axis, surface.plane, _title(surface))
+        _frame(ax, surface.axis, surface.plane, _title(surface, titles))
         ax.legend(loc="lower left", fontsize=7, framealpha=0.9, title=f"steps to p(target) >= {goal:g}",
                   title_fontsize=7)
     fig.suptitle("Descent paths from the wrong-but-confident corner (same learning rate and budget for every loss)")
@@ -183,7 +193,8 @@ def _note_stuck(ax: Axes, surface: Surface, paths: Mapping[str, DescentPath], co
                 arrowprops={"arrowstyle": "->", "color": "#d62728", "linewidth": 1.5})
 
 
-def gradient_heatmaps_figure(surfaces: Mapping[str, Surface], corner: Sequence[float], arrows: int = 15) -> Figure:
+def gradient_heatmaps_figure(surfaces: Mapping[str, Surface], corner: Sequence[float],
+                             titles: Mapping[str, str] | None = None, arrows: int = 15) -> Figure:
     """|grad L| over the plane on one shared logarithmic colour scale, with the descent direction.
 
     Arrows show the direction of -grad L (unit length: the colour carries the magnitude).
@@ -214,7 +225,7 @@ def gradient_heatmaps_figure(surfaces: Mapping[str, Surface], corner: Sequence[f
                   edgecolor="black", linewidth=0.4, scale=arrows * 1.6, width=0.004)
         _goal_contour(ax, surface, 0.9, color="#2ca02c")
         _mark_corner(ax, corner, surface.plane, surface.axis, label=index == 0)
-        _frame(ax, surface.axis, surface.plane, _title(surface))
+        _frame(ax, surface.axis, surface.plane, _title(surface, titles))
         at_corner = _nearest(surface, corner)
         ax.annotate(f"|grad| at the start = {at_corner:.1e}", xy=(corner[0], corner[1]), xytext=(0.55, 0.85),
                     textcoords="axes fraction", ha="center", fontsize=9, color="black",
@@ -232,7 +243,8 @@ def _nearest(surface: Surface, point: Sequence[float]) -> float:
     return float(surface.grad_norm[row, column])
 
 
-def progress_figure(paths: Mapping[str, Mapping[str, DescentPath]], goal: float = 0.9) -> Figure:
+def progress_figure(paths: Mapping[str, Mapping[str, DescentPath]], goal: float = 0.9,
+                    reach: Mapping[str, Mapping[str, str]] | None = None) -> Figure:
     """p(target) along each descent path, one panel per optimiser, on a logit scale.
 
     The logit scale shows both a path stuck at p ~ 1e-9 and one at p ~ 1 - 1e-6.
@@ -245,7 +257,7 @@ def progress_figure(paths: Mapping[str, Mapping[str, DescentPath]], goal: float 
             path = per_loss.get(optimizer)
             if path is None:
                 continue
-            reached = "never" if path.steps_to_goal is None else f"{path.steps_to_goal} steps"
+            reached = _reach_text(path, reach, name)
             steps = np.arange(len(path.p_target))
             p = np.clip(path.p_target, 1e-15, 1 - 1e-15)  # the logit scale has no 0 or 1
             ax.plot(steps + 1, p, color=_color(name), linewidth=2, label=f"{name}: {reached}")
@@ -335,4 +347,44 @@ def steps_map_figure(
     fig.colorbar(image, ax=axes, label=f"steps to p(target) >= {goal:g} (log scale, 0 drawn as 1)", shrink=0.9)
     style = OPTIMIZER_STYLES.get(optimizer, {"label": optimizer})
     fig.suptitle(f"Where {style['label']} (lr {lr:g}) gets stuck: steps to p(target) >= {goal:g} from each start")
+    return fig
+
+
+def margin_cut_figure(curves: Mapping[str, ProbabilityCurve],
+                      closed_forms: Mapping[str, Mapping[str, str] | None], line: str) -> Figure:
+    """The 1-D margin cut: each loss and its derivative dL/dm against the margin m.
+
+    Solid lines are the lab's numbers (the core's loss and gradient along the line ``line``);
+    each legend entry prints the closed form of that curve where one is known (the tests check
+    the closed forms against the same numbers). Left: the loss, on a log scale when every value
+    is positive. Right: dL/dm, whose size at m << 0 is how hard the loss pushes a confidently
+    wrong prediction (CE: about -1; MSE: about -4 e^m, vanishing).
+    """
+    fig = new_figure(11.0, 4.4)
+    left, right = fig.subplots(1, 2)
+    for name, curve in curves.items():
+        forms = closed_forms.get(name) or {}
+        loss_label = f"{name}: {forms['loss']}" if "loss" in forms else name
+        grad_label = f"{name}: {forms['grad']}" if "grad" in forms else name
+        left.plot(curve.margin, curve.loss, color=_color(name), linewidth=2, label=loss_label)
+        right.plot(curve.margin, curve.grad_margin, color=_color(name), linewidth=2, label=grad_label)
+    if all(float(np.min(c.loss)) > 0 for c in curves.values()):
+        left.set_yscale("log")
+    # the probability losses' slopes live in [-1, 1]; an unbounded slope (the square loss on logits'
+    # m - 1) would flatten them to a line, so it may leave the frame (its legend entry says how it goes)
+    slopes = [c.grad_margin for c in curves.values()]
+    low = min(-1.1, min(float(np.min(s)) for s in slopes if np.all(np.abs(s) <= 2.0))) if any(
+        np.all(np.abs(s) <= 2.0) for s in slopes) else None
+    if low is not None:
+        right.set_ylim(low - 0.1, 0.5)
+    for ax, ylabel, title in ((left, "loss (minus its constant part)", "Loss along the margin"),
+                              (right, "dL/dm", "Its slope: the push on the margin")):
+        ax.axvline(0.0, color="black", linewidth=0.6)
+        ax.set_xlabel(f"margin m ({line})")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    right.axhline(0.0, color="black", linewidth=0.6)
+    fig.suptitle("The margin cut: measured curves (lines) and their closed forms (legend)")
     return fig

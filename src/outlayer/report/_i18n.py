@@ -335,8 +335,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "rel.clearly_above": {"en": "{a} is clearly above {b}", "zh": "{a}明显高于{b}"},
     "rel.clearly_below": {"en": "{a} is clearly below {b}", "zh": "{a}明显低于{b}"},
     "rel.within": {
-        "en": "{a} is within the seed-to-seed spread of {b}",
-        "zh": "{a}与{b}的差距在不同随机种子的波动范围之内",
+        "en": "{a} is not clearly different from {b}",
+        "zh": "{a}与{b}没有明显差别",
     },
     "rel.above_one_seed": {
         "en": "{a} is above {b} (one seed, no interval)",

@@ -1,8 +1,8 @@
 """The report's computations: calls into the labs, run in parallel worker processes.
 
 Each job is one call of a lab (:func:`outlayer.surface.run`, :func:`outlayer.experiments.compare`,
-:func:`outlayer.explain.explain`) plus the figures drawn from its result; the report never
-re-computes what a lab returns. Jobs are independent and deterministic, so running them in
+:func:`outlayer.explain.explain`, :func:`outlayer.probes.measure`, the stored learning-rate
+tuning) plus the figures drawn from its result; the report never re-computes what a lab returns. Jobs are independent and deterministic, so running them in
 parallel changes the run time only, never a number.
 """
 
@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from outlayer.catalogue import PLANE_LOSSES
+from outlayer.config import CompareConfig, SurfaceConfig
+
 __all__ = ["Job", "Plan", "all_jobs", "default_workers", "make_plan", "run_job", "run_jobs"]
 
 #: (init, optimizer) cells of the training section, in reading order.
@@ -24,8 +27,8 @@ TRAINING_CELLS: tuple[tuple[str, str], ...] = (
     ("gentle", "adam"),
     ("confident", "adam"),
 )
-#: Losses of the "beyond the lecture" section, next to the lecture's two.
-BEYOND_LOSSES: tuple[str, ...] = ("ce", "mse", "mse-logits", "ce-smooth")
+#: Losses of the "beyond the lecture" section, next to the lecture's two: every loss with probabilities.
+BEYOND_LOSSES: tuple[str, ...] = PLANE_LOSSES
 #: Temperatures shown for the worked example.
 TEMPERATURES: tuple[float, ...] = (0.5, 1.0, 2.0)
 
@@ -46,17 +49,19 @@ class Plan:
 
 
 def make_plan(dataset: str, seeds: int | None, quick: bool) -> Plan:
-    """Default: 5 seeds x 20 epochs and the surface lab's own grids; quick: 2 x 6 and coarse grids."""
+    """Default: ``outlayer compare``'s seeds and epochs (CompareConfig: 10 x 20, the epochs the default
+    learning rates were tuned for) and the surface lab's own settings; quick: CompareConfig.QUICK
+    (2 x 5) and SurfaceConfig.QUICK's coarse grids."""
     if seeds is not None and (isinstance(seeds, bool) or int(seeds) != seeds or seeds < 1):
         raise ValueError(f"--seeds must be a positive integer, got {seeds!r}")
-    # the lecture's pair only: the other losses are section 6's, and every surface panel costs
-    # about a second of matplotlib layout
-    surface: dict[str, Any] = {"losses": ("ce", "mse")}
+    surface: dict[str, Any] = {}
+    defaults = CompareConfig()
     if quick:
         # fewer descent steps: CE escapes the corner in tens of steps, MSE in none of them either way
-        surface.update(resolution=61, steps=200, map_resolution=11)
-        return Plan(str(dataset), int(seeds or 2), 6, True, surface)
-    return Plan(str(dataset), int(seeds or 5), 20, False, surface)
+        surface.update(SurfaceConfig.QUICK)
+        return Plan(str(dataset), int(seeds or CompareConfig.QUICK["seeds"]), CompareConfig.QUICK["epochs"], True,
+                    surface)
+    return Plan(str(dataset), int(seeds or defaults.seeds), defaults.epochs, False, surface)
 
 
 @dataclass(frozen=True)
@@ -106,14 +111,21 @@ EXPLAIN_CALLS: dict[str, dict[str, Any]] = {
 }
 
 
+#: (init, optimizer) panels of the learning-rate tuning figure (the stored default rates).
+TUNING_PANELS: tuple[tuple[str, str], ...] = TRAINING_CELLS
+
+
 def all_jobs(plan: Plan) -> list[Job]:
-    """Every lab call of a report run: the surface lab, the training cells, the worked example."""
+    """Every lab call of a report run: the surface lab, the training cells, the worked example,
+    the Adam measurement and the stored learning-rate tuning."""
     worked = Job("worked-example", "explain", {"calls": EXPLAIN_CALLS}, {
         "report_temperature": ("temperature_figure", tuple(f"explain-T{t:g}" for t in TEMPERATURES)),
         "report_gradients": ("gradients_figure", ("explain", "explain-rabbit")),
     }, cost=0.1)
     surface = Job("surface", "surface", dict(plan.surface_options), cost=4.0 if not plan.quick else 2.0)
-    return [surface, *training_jobs(plan), worked]
+    probe = Job("adam-probe", "probe", {"seeds": plan.seeds, "dataset": plan.dataset}, cost=0.5)
+    tuning = Job("tuning", "tuning", {"panels": TUNING_PANELS}, cost=0.3)
+    return [surface, *training_jobs(plan), worked, probe, tuning]
 
 
 def default_workers() -> int:
@@ -131,41 +143,57 @@ def _subset(result: Mapping[str, Any], losses: Sequence[str]) -> dict[str, Any]:
 
 def _slim_compare(result: Mapping[str, Any]) -> dict[str, Any]:
     """compare()'s result without the per-epoch history of every run (the curves keep its means)."""
-    runs = [{key: run[key] for key in ("loss", "seed", "lr", "diverged", "epochs_to_target", "final")}
-            for run in result["runs"]]
-    return {"config": result["config"], "summary": result["summary"], "curves": result["curves"], "runs": runs}
+    keys = ("loss", "seed", "lr", "status", "diverged", "collapsed", "epochs_to_target", "final", "calibration")
+    runs = [{key: run[key] for key in keys} for run in result["runs"]]
+    return {"settings": result["settings"], "config": result["config"], "summary": result["summary"],
+            "paired": result["paired"], "curves": result["curves"], "runs": runs}
 
 
 def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
     """Run one job; figures go to ``figure_dir``; returns the JSON-able result with ``figures``
     (stem -> file name relative to ``figure_dir``)."""
+    from outlayer.plots import save_figures
+
     if job.kind == "explain":
         from outlayer.explain import explain
-        from outlayer.plots import save_figure
         from outlayer.report import _figures
 
         explained = {name: explain(**kwargs) for name, kwargs in job.options["calls"].items()}
-        files = {}
-        for stem, (function, names) in job.figures.items():
-            fig = getattr(_figures, function)([explained[name] for name in names])
-            files[stem] = save_figure(fig, figure_dir, stem, formats=("png",))[0].name
-        return {"results": explained, "figures": files}
+        built = {stem: getattr(_figures, function)([explained[name] for name in names])
+                 for stem, (function, names) in job.figures.items()}
+        return {"results": explained, "figures": save_figures(built, figure_dir, formats=("png",))}
     if job.kind == "surface":
         from outlayer.surface import run
 
         return run(out_dir=figure_dir, **job.options)
+    if job.kind == "probe":
+        from outlayer import probes
+        from outlayer.plots import training
+
+        probe = probes.measure(**job.options)
+        built = {"adam_first_step": training.adam_first_step_figure(probe)}
+        return {**probe, "figures": save_figures(built, figure_dir, formats=("png",))}
+    if job.kind == "tuning":
+        from outlayer.experiments import default_lr_table
+        from outlayer.plots import training
+
+        table = default_lr_table()
+        panels = {f"{init} start, {optimizer}": table["tables"][optimizer][init]
+                  for init, optimizer in job.options["panels"]}
+        built = {"lr_tuning": training.lr_tuning_figure(panels)}
+        cells = {f"{init}-{optimizer}": table["tables"][optimizer][init] for init, optimizer in job.options["panels"]}
+        return {"command": table["command"], "procedure": table["procedure"], "rates": table["rates"],
+                "cells": cells, "figures": save_figures(built, figure_dir, formats=("png",))}
     if job.kind != "compare":
         raise ValueError(f"unknown job kind {job.kind!r}")
     from outlayer.experiments import compare
-    from outlayer.plots import save_figure
     from outlayer.plots import training
 
     result = compare(**job.options)
     slim = _slim_compare(result)
-    slim["figures"] = {}
-    for stem, (function, losses) in job.figures.items():
-        fig = getattr(training, function)(_subset(result, losses))
-        slim["figures"][stem] = save_figure(fig, figure_dir, stem, formats=("png",))[0].name
+    built = {stem: getattr(training, function)(_subset(result, losses))
+             for stem, (function, losses) in job.figures.items()}
+    slim["figures"] = save_figures(built, figure_dir, formats=("png",))
     return slim
 
 
