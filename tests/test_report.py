@@ -205,8 +205,8 @@ def _exit_code(argv: list[str]) -> int:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--seeds", "0"], "--seeds must be a positive integer, got 0"),
-        (["--seeds", "many"], "invalid int value: 'many'"),
+        (["--seeds", "0"], "argument --seeds: expected a positive integer, got '0'"),
+        (["--seeds", "many"], "argument --seeds: expected a positive integer, got 'many'"),
         (["--dataset", "no-such-set"], "unknown dataset 'no-such-set'"),
         (["--dataset", "missing.csv"], "'missing.csv' does not exist"),
     ],
@@ -310,11 +310,19 @@ def test_numbers_tag_each_value_with_its_data_path() -> None:
         numbers("worked/probabilities/5")
 
 
-def test_write_data_refuses_nan_and_normalises_numpy(tmp_path: Path) -> None:
-    json_path, _ = write_data(tmp_path, "x", {"a": np.float64(0.5), "b": np.arange(2)})
+def _refuse_constant(name: str) -> None:
+    raise AssertionError(f"invalid JSON constant {name}")
+
+
+def test_write_data_writes_nan_as_null_with_a_note_and_normalises_numpy(tmp_path: Path) -> None:
+    json_path, csv_path = write_data(tmp_path, "x", {"a": np.float64(0.5), "b": np.arange(2)})
     assert json.loads(json_path.read_text()) == {"a": 0.5, "b": [0, 1]}
-    with pytest.raises(ValueError):
-        write_data(tmp_path, "bad", {"a": float("nan")})
+    json_path, csv_path = write_data(tmp_path, "bad", {"a": float("nan"), "b": [1.0, float("-inf")]})
+    written = json.loads(json_path.read_text(), parse_constant=_refuse_constant)
+    assert written["a"] is None and written["b"] == [1.0, None]
+    assert written["nonfinite"]["paths"] == {"a": "nan", "b/1": "-inf"}
+    rows = dict(csv.reader(csv_path.open()))
+    assert rows["a"] == "null" and rows["nonfinite/paths/b/1"] == "'-inf"  # a text cell starting with "-"
 
 
 @pytest.mark.parametrize(

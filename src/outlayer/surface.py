@@ -596,6 +596,9 @@ def run(out_dir: str | None = None, **options: Any) -> dict[str, Any]:
     unknown = sorted(set(options) - set(_RUN_OPTIONS))
     if unknown:
         raise ValueError(f"unknown option {unknown[0]!r}; choose from {', '.join(_RUN_OPTIONS)}")
+    from outlayer._guards import check_surface_run
+
+    check_surface_run(options, writes_figures=out_dir is not None)  # memory and magnitudes, before any work
     losses = _check_names("losses", "loss", options.get("losses", LOSS_NAMES), LOSS_NAMES)
     plane = LogitPlane(
         num_classes=options.get("num_classes", 3), target=options.get("target", 0),

@@ -7,12 +7,12 @@ returns); ``--out DIR`` also writes per-epoch records (JSON + CSV) and the figur
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from typing import Any
 
-from outlayer._cli import positive_float, positive_int
+from outlayer._cli import (UsageError, float_in, logit_float, non_negative_int, positive_float, positive_int,
+                           start_work)
 
 __all__ = ["configure", "format_summary", "run"]
 
@@ -39,13 +39,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="hidden layer widths (default: one layer of 64)")
     parser.add_argument("--activation", default="sigmoid", choices=("sigmoid", "relu"))
     parser.add_argument("--batch-size", type=positive_int, default=32)
-    parser.add_argument("--target-accuracy", type=float, default=0.9,
-                        help="report the first epoch reaching this test accuracy (default 0.9)")
-    parser.add_argument("--split-seed", type=int, default=0, help="seed of the train/validation/test split")
-    parser.add_argument("--smoothing", type=float, default=None, help="ce-smooth: label smoothing (default 0.1)")
+    parser.add_argument("--target-accuracy", type=float_in(0.0, 1.0, low_open=True), default=0.9,
+                        help="report the first epoch reaching this test accuracy, in (0, 1] (default 0.9)")
+    parser.add_argument("--split-seed", type=non_negative_int, default=0,
+                        help="seed of the train/validation/test split, an integer >= 0 (default 0)")
+    parser.add_argument("--smoothing", type=float_in(0.0, 1.0), default=None,
+                        help="ce-smooth: label smoothing in [0, 1] (default 0.1)")
     parser.add_argument("--mse-k", type=positive_float, default=None,
                         help="mse-logits: weight k of the true class's term (Hui & Belkin)")
-    parser.add_argument("--mse-m", type=float, default=None,
+    parser.add_argument("--mse-m", type=logit_float, default=None,
                         help="mse-logits: target M of the true class (Hui & Belkin)")
     parser.add_argument("--quick", action="store_true", help="small settings for a smoke test: 2 seeds, 5 epochs")
     parser.add_argument("--out", default=None, metavar="DIR", help="write records and figures to DIR")
@@ -53,13 +55,38 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
 
 
+def _number(value: float, digits: int) -> str:
+    """Fixed point for ordinary values; 3 significant digits beyond 1e6 (a blown-up NLL is not 300 digits)."""
+    return f"{value:.{digits}f}" if abs(value) < 1e6 else f"{value:.3g}"
+
+
 def _cell(stats: dict[str, Any], digits: int = 3) -> str:
     if stats["mean"] is None:
         return "-"
-    text = f"{stats['mean']:.{digits}f}"
+    text = _number(stats["mean"], digits)
     if stats["ci95"] is not None:
-        text += f" [{stats['ci95'][0]:.{digits}f}, {stats['ci95'][1]:.{digits}f}]"
+        text += f" [{_number(stats['ci95'][0], digits)}, {_number(stats['ci95'][1], digits)}]"
     return text
+
+
+#: A mean test NLL above this means the network gives the true class a probability below e^-100:
+#: near-certain wrong answers, the mark of weights that blew up without overflowing.
+_BLOWN_UP_NLL = 100.0
+
+
+def _divergence_lines(result: dict[str, Any]) -> list[str]:
+    """One line per loss whose runs diverged (weights overflowed) or blew up (astronomical NLL)."""
+    lines = []
+    for loss, entry in result["summary"].items():
+        runs = entry["epochs_to_target"]["runs"]
+        if entry.get("diverged"):
+            lines.append(f"{loss}: {entry['diverged']} of {runs} runs diverged at lr {entry['lr']:g} (the weights "
+                         "overflowed); the table leaves them out: try a smaller --lr")
+        nll = entry["test_nll"]["mean"]
+        if nll is not None and nll > _BLOWN_UP_NLL:
+            lines.append(f"{loss}: test NLL {nll:.3g} means near-certain wrong answers: the weights blew up at "
+                         f"lr {entry['lr']:g}; try a smaller --lr")
+    return lines
 
 
 def format_summary(result: dict[str, Any], elapsed: float | None = None) -> str:
@@ -83,6 +110,7 @@ def format_summary(result: dict[str, Any], elapsed: float | None = None) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    lines += _divergence_lines(result)
     if result.get("tuning"):
         lines.append("learning rates tuned on the validation split: " +
                      ", ".join(f"{loss} {rate:g}" for loss, rate in config["lr"].items()))
@@ -93,34 +121,59 @@ def format_summary(result: dict[str, Any], elapsed: float | None = None) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    from outlayer.cli import UsageError
-    from outlayer.experiments import compare
+def validate(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """Check every option and load the dataset before any training; return (dataset, compare's options).
+
+    The dataset is loaded here (a bad file fails in one line, naming what to fix) and handed to
+    :func:`outlayer.experiments.compare` as a :class:`~outlayer.data.Dataset`; the network's memory
+    is estimated from the dataset's shape and the options, and refused beyond the limit.
+    """
+    from outlayer import _guards
+    from outlayer.data import load_dataset, require_every_split
+    from outlayer.experiments import LR_GRID
 
     seeds, epochs = (2, 5) if args.quick else (args.seeds, args.epochs)
-    if not 0.0 < args.target_accuracy <= 1.0:
-        raise UsageError(f"--target-accuracy must lie in (0, 1], got {args.target_accuracy}")
-    if args.lr is not None and len(args.lr) not in (1, len(args.losses)):
-        raise UsageError(f"--lr takes one value or one per loss ({len(args.losses)}), got {len(args.lr)}")
+    losses = tuple(dict.fromkeys(args.losses))
+    if args.lr is not None and len(args.lr) not in (1, len(losses)):
+        raise UsageError(f"--lr takes one value or one per loss ({len(losses)}), got {len(args.lr)}")
     if args.lr is not None and args.tune_lr:
         raise UsageError("--lr and --tune-lr exclude each other: give learning rates or tune them")
     options: dict[str, Any] = {"hidden": tuple(args.hidden), "activation": args.activation,
                                "batch_size": args.batch_size, "target_accuracy": args.target_accuracy,
-                               "split_seed": args.split_seed, "label_column": args.label_column}
+                               "split_seed": args.split_seed}
     for flag, key, loss in (("smoothing", "label_smoothing", "ce-smooth"), ("mse_k", "true_class_weight", "mse-logits"),
                             ("mse_m", "true_class_target", "mse-logits")):
         value = getattr(args, flag)
         if value is not None:
-            if loss not in args.losses:
+            if loss not in losses:
                 raise UsageError(f"--{flag.replace('_', '-')} applies to {loss}, which is not in --losses")
             options[key] = value
+    if args.out is not None:
+        _guards.check_output_dir(args.out, "--out")
+    data = load_dataset(args.dataset, label_column=args.label_column, split_seed=args.split_seed)
+    require_every_split(data)
+    runs = len(losses) * (seeds + (len(LR_GRID[args.optimizer]) if args.tune_lr else 0))
+    n_outputs = max(data.n_classes, 1)
+    _guards.check_network(n_features=data.n_features, hidden=args.hidden, n_outputs=n_outputs,
+                          n_samples=len(data.y_train), batch_size=args.batch_size, optimizer=args.optimizer,
+                          epochs=epochs, runs=runs,
+                          names={"hidden": "--hidden", "batch_size": "--batch-size", "epochs": "--epochs"})
+    lr = args.lr if args.lr is None or len(args.lr) > 1 else args.lr[0]
+    return data, {"losses": losses, "init": args.init, "optimizer": args.optimizer, "seeds": seeds,
+                  "epochs": epochs, "lr": lr, "tune_lr": args.tune_lr, "out_dir": args.out, **options}
+
+
+def run(args: argparse.Namespace) -> int:
+    from outlayer._io import json_dumps
+    from outlayer.experiments import compare
+
+    data, options = validate(args)
+    start_work()
     start = time.perf_counter()
-    result = compare(args.dataset, tuple(args.losses), init=args.init, optimizer=args.optimizer, seeds=seeds,
-                     epochs=epochs, lr=args.lr, tune_lr=args.tune_lr, out_dir=args.out,
-                     progress=not args.no_progress, **options)
+    result = compare(data, progress=not args.no_progress, **options)
     elapsed = time.perf_counter() - start
     if args.json:
-        sys.stdout.write(json.dumps(result, allow_nan=False) + "\n")
+        sys.stdout.write(json_dumps(result) + "\n")
     else:
         sys.stdout.write(format_summary(result, elapsed) + "\n")
     return 0

@@ -8,7 +8,9 @@ parallel changes the run time only, never a number.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -39,13 +41,15 @@ class Plan:
     epochs: int
     quick: bool
     surface_options: dict[str, Any] = field(default_factory=dict)
+    label_column: str | int | None = None  #: of a CSV --dataset (None: the last column)
 
     def describe(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "seeds": self.seeds, "epochs": self.epochs, "quick": self.quick,
-                "surface_options": dict(self.surface_options)}
+                "surface_options": dict(self.surface_options),
+                **({"label_column": self.label_column} if self.label_column is not None else {})}
 
 
-def make_plan(dataset: str, seeds: int | None, quick: bool) -> Plan:
+def make_plan(dataset: str, seeds: int | None, quick: bool, label_column: str | int | None = None) -> Plan:
     """Default: 5 seeds x 20 epochs and the surface lab's own grids; quick: 2 x 6 and coarse grids."""
     if seeds is not None and (isinstance(seeds, bool) or int(seeds) != seeds or seeds < 1):
         raise ValueError(f"--seeds must be a positive integer, got {seeds!r}")
@@ -55,8 +59,8 @@ def make_plan(dataset: str, seeds: int | None, quick: bool) -> Plan:
     if quick:
         # fewer descent steps: CE escapes the corner in tens of steps, MSE in none of them either way
         surface.update(resolution=61, steps=200, map_resolution=11)
-        return Plan(str(dataset), int(seeds or 2), 6, True, surface)
-    return Plan(str(dataset), int(seeds or 5), 20, False, surface)
+        return Plan(str(dataset), int(seeds or 2), 6, True, surface, label_column)
+    return Plan(str(dataset), int(seeds or 5), 20, False, surface, label_column)
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,10 @@ def training_jobs(plan: Plan) -> list[Job]:
             figures["beyond_learning_curves"] = ("learning_curves_figure", BEYOND_LOSSES)
         if (init, optimizer) == ("confident", "sgd"):
             figures["training_confident-sgd_gradients"] = ("gradient_figure", ("ce", "mse"))
-        jobs.append(Job(name, "compare", {"dataset": plan.dataset, "losses": losses, "init": init,
-                                           "optimizer": optimizer, **common}, figures, cost=len(losses)))
+        options = {"dataset": plan.dataset, "losses": losses, "init": init, "optimizer": optimizer, **common}
+        if plan.label_column is not None:
+            options["label_column"] = plan.label_column
+        jobs.append(Job(name, "compare", options, figures, cost=len(losses)))
     jobs.append(Job("ordinal", "compare", {"dataset": "ordinal", "losses": ("scalar", "ce"), "init": "gentle",
                                             "optimizer": "sgd", **common},
                     {"labels_ordinal_accuracy": ("accuracy_figure", ("scalar", "ce"))}, cost=1.0))
@@ -174,7 +180,13 @@ def run_jobs(jobs: Iterable[Job], figure_dir: Path, *, workers: int | None = Non
     """Run every job (longest first) on ``workers`` processes; results by job name.
 
     ``workers`` defaults to :func:`default_workers`; 1 runs everything in this process (no pool).
+    The workers never outlive this process (see :func:`_worker_init`). When a job fails or the run
+    is interrupted, the workers still busy are stopped at once (not waited for) and the error is
+    raised here; a worker that died (killed, out of memory) is reported as a RuntimeError naming
+    its job.
     """
+    from concurrent.futures.process import BrokenProcessPool
+
     jobs = sorted(jobs, key=lambda job: -job.cost)
     if workers is None:
         workers = default_workers()
@@ -191,12 +203,71 @@ def run_jobs(jobs: Iterable[Job], figure_dir: Path, *, workers: int | None = Non
         futures: dict[Future[dict[str, Any]], Job] = {pool.submit(run_job, job, str(figure_dir)): job for job in jobs}
         for future in as_completed(futures):
             job = futures[future]
-            results[job.name] = future.result()  # re-raises a worker's exception here
+            try:
+                results[job.name] = future.result()  # re-raises a worker's exception here
+            except BrokenProcessPool:
+                raise RuntimeError(f"a worker process died while running the {job.name!r} lab "
+                                   "(killed, or out of memory)") from None
             if on_done is not None:
                 on_done(job)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # after a failure: drop the jobs not yet started
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
     return results
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel what has not started, terminate the workers that are running."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    deadline = time.monotonic() + 5.0
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
+
+
+#: prctl(2) option: the signal the kernel sends this process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_init(parent: int) -> None:
+    """Run in each worker as it starts: die with the parent, leave Ctrl-C to the parent.
+
+    On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` makes the kernel kill the worker the moment its
+    parent dies, even by kill -9; elsewhere (and as a second line) a watchdog thread exits the
+    worker within half a second of the parent's death (the worker is re-parented, so getppid()
+    changes). SIGINT is ignored (the parent, which also gets Ctrl-C, stops the workers) and SIGTERM
+    gets its default action back (the parent's handler came along with fork).
+    """
+    import signal
+    import sys
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="outlayer-parent-watchdog", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -206,4 +277,5 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     # where fork is unavailable (Windows) the platform default is used
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init,
+                               initargs=(os.getpid(),))
