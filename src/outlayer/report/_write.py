@@ -287,22 +287,20 @@ def flatten(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP: =, +, -, @, tab, CR).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A plain decimal number, as spreadsheets read one (not Python's "-inf", "1_000" or " 1").
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def spreadsheet_safe(cell: str) -> str:
     """``cell`` as a spreadsheet shows it as text: a leading ``'`` when it would start a formula.
 
-    Numbers (``-0.5``, ``+3``, ``-1e-9``) stay as they are: a spreadsheet reads them as numbers,
-    which is what they are. Everything else that begins with one of ``= + - @``, a tab or a
+    Decimal numbers (``-0.5``, ``+3``, ``-1e-9``) stay as they are: a spreadsheet reads them as
+    numbers, which is what they are. Everything else that begins with one of ``= + - @``, a tab or a
     carriage return gets the quote OWASP recommends, which spreadsheets hide and treat as "text".
     """
-    if not cell.startswith(_FORMULA_START):
+    if not cell.startswith(_FORMULA_START) or _DECIMAL.fullmatch(cell):
         return cell
-    try:
-        float(cell)
-    except ValueError:
-        return "'" + cell
-    return cell if cell.strip() == cell else "'" + cell  # " -1" with a tab or CR in front is not a number
+    return "'" + cell
 
 
 def write_data(folder: Path, name: str, obj: Any) -> tuple[Path, Path]:
