@@ -219,8 +219,8 @@ def run_jobs(jobs: Iterable[Job], figure_dir: Path, *, workers: int | None = Non
 
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Stop a pool now: cancel what has not started, terminate the workers that are running."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
     pool.shutdown(wait=False, cancel_futures=True)
-    processes = list((getattr(pool, "_processes", None) or {}).values())
     for process in processes:
         with contextlib.suppress(Exception):
             process.terminate()

@@ -313,7 +313,8 @@ def write_data(folder: Path, name: str, obj: Any) -> tuple[Path, Path]:
     json_path = atomic_write_json(folder / f"{name}.json", obj)
     plain = json.loads(json_path.read_text(encoding="utf-8"))  # exactly what the JSON file says
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180 line ends: with "\n" alone the csv module would leave a carriage return in a cell unquoted
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["path", "value"])
     for path, value in flatten(plain):
         cell = value if isinstance(value, str) else json.dumps(value)
