@@ -47,7 +47,7 @@ from outlayer.cli import COMMANDS, _build_parser, main
 
 _LONG = int(os.environ.get("OUTLAYER_FUZZ_EXAMPLES", "0"))
 #: Generated cases per command (CI), chosen so that the whole module takes well under 60 s.
-EXAMPLES = {"explain": 250, "surface": 150, "compare": 100, "report": 60, "bench": 120}
+EXAMPLES = {"explain": 400, "surface": 250, "compare": 120, "report": 120, "bench": 120}
 CASE_LIMIT_S = 60.0  # a case running longer is a hang
 _BASE = settings(deadline=None, derandomize=not _LONG, database=None, suppress_health_check=list(HealthCheck))
 
@@ -365,7 +365,7 @@ def test_fuzzed_data_files_exit_0_or_2_with_one_line(kind: str, tmp_path: Path, 
     stats: Counter[str] = Counter()
     path = tmp_path / f"fuzzed.{kind}"
 
-    @_settings(150 if kind == "csv" else 100)
+    @_settings(200 if kind == "csv" else 150)
     @given(content=csv_texts() if kind == "csv" else npz_files())
     def case(content: str | bytes) -> None:
         if isinstance(content, str):

@@ -315,12 +315,26 @@ def _show(text: str, width: int = 60) -> str:
     return shown if len(shown) <= width else f"{shown[: width // 2]}...{shown[-width // 2:]}"
 
 
-def check_output_dir(path: str | os.PathLike[str], flag: str = "--out") -> Path:
+def _probe(folder: Path, flag: str, text: str) -> None:
+    """Create and remove an empty folder in ``folder``: the one test of writability that also holds
+    for root, read-only file systems, ACLs and /proc."""
+    import tempfile
+
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".outlayer-probe-", dir=folder))
+    except OSError as exc:
+        raise ValueError(f"{flag} {_show(text)}: cannot write in {_show(str(folder))} "
+                         f"({exc.strerror or exc})") from None
+
+
+def check_output_dir(path: str | os.PathLike[str], flag: str = "--out", *, replaced: bool = False) -> Path:
     """Check that ``path`` can be a folder this process creates or writes into; return it as a Path.
 
     Refused, each with one line naming ``flag``: an empty name, a NUL byte, a name longer than the
     file system allows, an existing file (or a link to one), a path through a file, a dangling link,
-    and a folder (or the nearest existing parent) this user cannot write. Nothing is created.
+    and a folder (or the nearest existing parent) this user cannot write (tried by creating and
+    removing an empty folder there). ``replaced``: the folder is built beside ``path`` and renamed
+    into place (``outlayer report``), so its parent must be writable too. Nothing is left behind.
     """
     text = os.fspath(path)
     if isinstance(text, bytes):
@@ -346,11 +360,9 @@ def check_output_dir(path: str | os.PathLike[str], flag: str = "--out") -> Path:
             raise ValueError(f"{flag} {_show(text)} is a link to a missing target")
         if not absolute.is_dir():
             raise ValueError(f"{flag} {_show(text)} exists and is not a folder")
-        if not os.access(absolute, os.W_OK | os.X_OK):
-            raise ValueError(f"{flag} {_show(text)} is a folder you cannot write to")
+        _probe(absolute.parent if replaced and absolute.parent != absolute else absolute, flag, text)
         return target
     if os.path.lexists(existing) and not existing.is_dir():
         raise ValueError(f"{flag} {_show(text)}: {_show(str(existing))} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"{flag} {_show(text)}: cannot create it, {_show(str(existing))} is not writable")
+    _probe(existing, flag, text)
     return target

@@ -215,11 +215,6 @@ def _open_regular(path: Path, mode: str = "rb", **kwargs: Any) -> Any:
     return os.fdopen(fd, mode, **kwargs)
 
 
-def _check_file(path: Path) -> None:
-    with _open_regular(path):
-        pass
-
-
 def _column_label(index: int, header: Sequence[str] | None) -> str:
     return _short(header[index]) if header is not None else str(index)
 
@@ -659,10 +654,17 @@ def load_dataset(
     else:
         suffix = Path(text).suffix.lower()
         if suffix not in (".csv", ".npz", ".txt", ".tsv"):
-            if not Path(text).exists():
-                raise ValueError(f"unknown dataset {text!r}; choose one of {', '.join(BUILTIN_DATASETS)} or a .csv/.npz file")
-            raise ValueError(f"cannot tell the format of {text!r}: use a .csv or .npz file")
+            try:
+                exists = os.path.lexists(text)
+            except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+                exists = False
+            if not exists:
+                raise ValueError(f"unknown dataset {_short(text)}; choose one of {', '.join(BUILTIN_DATASETS)} "
+                                 "or a .csv/.npz file")
+            raise ValueError(f"cannot tell the format of {_short(text)}: use a .csv or .npz file")
         if suffix == ".npz":
+            if label_column is not None:
+                raise ValueError("label_column applies to CSV files; an NPZ file holds its labels in the array y")
             X, labels = read_npz(text)
             names = ()
         else:

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 __all__ = [
     "UsageError",
+    "check_label_column",
     "WarningPrinter",
     "finite_float",
     "float_in",
@@ -132,6 +133,20 @@ def logit_float(text: str) -> float:
             f"{short(text)} is too large: logits must lie within +/-{LOGIT_MAGNITUDE_LIMIT:g} "
             "(their squares would overflow float64)")
     return value
+
+
+def check_label_column(dataset: str, label_column: str | None) -> None:
+    """``--label-column`` only means something for a CSV ``--dataset``."""
+    if label_column is None:
+        return
+    from pathlib import Path
+
+    from outlayer.data import BUILTIN_DATASETS
+
+    if dataset.lower() in BUILTIN_DATASETS:
+        raise UsageError(f"--label-column applies to CSV files, not to the built-in dataset {short(dataset)}")
+    if Path(dataset).suffix.lower() == ".npz":
+        raise UsageError("--label-column applies to CSV files; an NPZ file holds its labels in the array y")
 
 
 # ------------------------------------------------------------------------------------ warnings

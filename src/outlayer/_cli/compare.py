@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-from outlayer._cli import (UsageError, float_in, logit_float, non_negative_int, positive_float, positive_int,
+from outlayer._cli import (UsageError, check_label_column, float_in, logit_float, non_negative_int, positive_float, positive_int,
                            start_work)
 
 __all__ = ["configure", "format_summary", "run"]
@@ -150,6 +150,7 @@ def validate(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
             options[key] = value
     if args.out is not None:
         _guards.check_output_dir(args.out, "--out")
+    check_label_column(args.dataset, args.label_column)
     data = load_dataset(args.dataset, label_column=args.label_column, split_seed=args.split_seed)
     require_every_split(data)
     runs = len(losses) * (seeds + (len(LR_GRID[args.optimizer]) if args.tune_lr else 0))

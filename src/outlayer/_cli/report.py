@@ -41,8 +41,10 @@ def open_in_browser(uri: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from outlayer._cli import start_work
+    from outlayer._cli import check_label_column, start_work
     from outlayer.report import build_report
+
+    check_label_column(args.dataset, args.label_column)
 
     result = build_report(
         args.out,

@@ -83,7 +83,7 @@ def build_report(
       ``{"out", "index" (Paths), "run_time_s", "summary" (lines for the terminal), "sections"}``.
     """
     plan = make_plan(dataset, seeds, quick, label_column)
-    out = check_output_dir(out, "--out")
+    out = check_output_dir(out, "--out", replaced=True)
     check_target(out)  # refuse a foreign folder before minutes of work, not after
     workers = default_workers() if workers is None else int(workers)
     if workers < 1:
