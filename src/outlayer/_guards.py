@@ -56,10 +56,12 @@ _F8 = 8
 #: Rows per core call of ``outlayer.surface.evaluate`` (its _CHUNK_ROWS) and the core temporaries
 #: per row and class (logits, shifted logits, exponentials, probabilities, gradient, ...).
 _SURFACE_CHUNK_ROWS = 1 << 16
-_CORE_TEMPORARIES = 8
-#: Per recorded descent step: four small arrays (points, loss, p_target, grad_norm), each an
-#: ndarray object of about 112 bytes plus its data, recorded once and stacked once.
-_STEP_OBJECT_BYTES = 4 * 112
+_CORE_TEMPORARIES = 12
+#: Per recorded descent step and loss: four small arrays (points, loss, p_target, grad_norm) as
+#: ndarray objects, the evaluation of that step and the list slots; measured ~1.5 kB (tracemalloc).
+_STEP_OBJECT_BYTES = 2000
+#: What a first lab call allocates whatever its size (lazy imports, caches): measured ~40 MiB.
+_BASELINE_BYTES = 64 * 2**20
 #: Per epoch of a training run's history: a dict of about a dozen metrics.
 _HISTORY_BYTES = 1500
 
@@ -180,7 +182,8 @@ def surface_bytes(*, resolution: object, num_classes: object, n_losses: int, ste
     points = n * n
     rows = min(points, _SURFACE_CHUNK_ROWS) + n_runs + _as_count(map_resolution) ** 2
     return {
-        "grid": points * _F8 * (k + 4 * n_losses),
+        "baseline": _BASELINE_BYTES,
+        "grid": points * _F8 * (k + 4 + 4 * n_losses),
         "paths": n_losses * (t + 1) * (2 * 5 * n_runs * _F8 + _STEP_OBJECT_BYTES),
         "classes": rows * k * _F8 * _CORE_TEMPORARIES,
         "map": _as_count(map_resolution) ** 2 * _F8 * 8,
@@ -190,7 +193,7 @@ def surface_bytes(*, resolution: object, num_classes: object, n_losses: int, ste
 def network_bytes(*, n_features: int, hidden: Sequence[object], n_outputs: int, n_samples: int,
                   batch_size: object, optimizer: str) -> dict[str, int]:
     """Memory of one training run of :func:`outlayer.experiments.train_run` by part: ``weights``
-    (parameters, gradients, a spare copy and the optimiser's state: momentum one buffer, Adam two)
+    (parameters, gradients, two spare copies and the optimiser's state: momentum one buffer, Adam two)
     and ``activations`` (a forward and backward pass over a whole split, and over a batch)."""
     widths = [_as_count(n_features), *(_as_count(h) for h in hidden), _as_count(n_outputs)]
     parameters = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
@@ -198,7 +201,8 @@ def network_bytes(*, n_features: int, hidden: Sequence[object], n_outputs: int, 
     units = sum(widths[1:])
     batch = min(_as_count(batch_size), n_samples) if n_samples else _as_count(batch_size)
     return {
-        "weights": parameters * _F8 * (3 + state),
+        "baseline": _BASELINE_BYTES,
+        "weights": parameters * _F8 * (4 + state),
         "activations": (n_samples * 3 + batch * 4) * units * _F8,
     }
 
@@ -210,7 +214,8 @@ def dataset_bytes(n_values: int) -> int:
 
 
 def largest_part(parts: Mapping[str, int]) -> str:
-    return max(parts, key=lambda name: parts[name])
+    """The part that grows with the options (never the fixed baseline): the one to name in advice."""
+    return max((name for name in parts if name != "baseline"), key=lambda name: parts[name])
 
 
 def check_surface(*, resolution: object, num_classes: object, n_losses: int, steps: object, n_runs: int,
