@@ -40,8 +40,10 @@ __all__ = [
     "MIN_TEST_SAMPLES",
     "MIN_VALIDATION_SAMPLES",
     "Dataset",
+    "LabelColumnError",
     "SmallSplitWarning",
     "load_dataset",
+    "load_dataset_for",
     "read_csv",
     "read_npz",
     "require_every_split",
@@ -156,6 +158,10 @@ def _builtin(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, tuple[Any, .
 
 
 # -- user files ----------------------------------------------------------------------------------
+class LabelColumnError(ValueError):
+    """The label column asked for does not exist (or the dataset has no columns to choose from)."""
+
+
 class SmallSplitWarning(UserWarning):
     """A split too small to measure anything reliably (a handful of test samples, a class missing)."""
 
@@ -237,8 +243,9 @@ def _detect_header(first: list[str], body: list[list[str]], label_column: str | 
     occurs at least twice (``0,1,2,y`` above string labels: a numeric header, not the one sample
     of a class of its own).
     """
-    if isinstance(label_column, str) and label_column in first:
-        return True
+    as_index = isinstance(label_column, str) and label_column.strip().lstrip("-").isdigit()
+    if isinstance(label_column, str) and not as_index and label_column in first:
+        return True  # (a string of digits is an index: "0" among the first row's values is no evidence)
     width = len(first)
     label_index = width - 1
     if isinstance(label_column, int) or (isinstance(label_column, str) and label_column.strip().lstrip("-").isdigit()):
@@ -325,12 +332,12 @@ def _parse_csv(path: Path, reader: Any, label_column: str | int | None) -> tuple
     elif isinstance(label_column, int) or (isinstance(label_column, str) and label_column.strip().lstrip("-").isdigit()):
         label_index = int(label_column)
         if not -width <= label_index < width:
-            raise ValueError(f"label column {label_column} is out of range: {str(path)!r} has {width} columns")
+            raise LabelColumnError(f"label column {label_column} is out of range: {str(path)!r} has {width} columns")
         label_index %= width
     elif header is None:
-        raise ValueError(f"no column named {_short(label_column)}: {str(path)!r} has no header row")
+        raise LabelColumnError(f"no column named {_short(label_column)}: {str(path)!r} has no header row")
     else:
-        raise ValueError(f"no column named {_short(label_column)} in {str(path)!r}; columns: "
+        raise LabelColumnError(f"no column named {_short(label_column)} in {str(path)!r}; columns: "
                          f"{_short(', '.join(header), 200)[1:-1]}")
 
     feature_indices = [j for j in range(width) if j != label_index]
@@ -629,6 +636,22 @@ def _check_split(name: str, classes: Sequence[Any], y: np.ndarray, parts: Sequen
                       "samples to mean much", SmallSplitWarning, stacklevel=3)
 
 
+def load_dataset_for(flags: tuple[str, str], name: str | os.PathLike[str], *, training: bool = True,
+                     **options: Any) -> Dataset:
+    """:func:`load_dataset`, with each error prefixed by the option it is about: ``flags`` names the
+    dataset option and the label-column option (the CLI's ``("--dataset", "--label-column")``).
+    ``training``: also refuse a dataset whose validation or test split is empty (:func:`require_every_split`)."""
+    try:
+        data = load_dataset(name, **options)
+        if training:
+            require_every_split(data)
+        return data
+    except LabelColumnError as exc:
+        raise LabelColumnError(f"{flags[1]}: {exc}") from None
+    except ValueError as exc:
+        raise type(exc)(f"{flags[0]}: {exc}") from None
+
+
 def load_dataset(
     name: str | os.PathLike[str] = "digits",
     *,
@@ -649,7 +672,8 @@ def load_dataset(
     key = text.lower()
     if key in BUILTIN_DATASETS:
         if label_column is not None:
-            raise ValueError(f"label_column={label_column!r} applies to CSV files, not to the built-in dataset {key!r}")
+            raise LabelColumnError(f"label_column={label_column!r} applies to CSV files, not to the built-in dataset "
+                                   f"{key!r}")
         X, y, classes, is_ordered, names = _builtin(key, split_seed)
     else:
         suffix = Path(text).suffix.lower()
@@ -664,7 +688,7 @@ def load_dataset(
             raise ValueError(f"cannot tell the format of {_short(text)}: use a .csv or .npz file")
         if suffix == ".npz":
             if label_column is not None:
-                raise ValueError("label_column applies to CSV files; an NPZ file holds its labels in the array y")
+                raise LabelColumnError("label_column applies to CSV files; an NPZ file holds its labels in the array y")
             X, labels = read_npz(text)
             names = ()
         else:

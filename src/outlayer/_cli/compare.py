@@ -129,7 +129,7 @@ def validate(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     is estimated from the dataset's shape and the options, and refused beyond the limit.
     """
     from outlayer import _guards
-    from outlayer.data import load_dataset, require_every_split
+    from outlayer.data import load_dataset_for
     from outlayer.experiments import LR_GRID
 
     seeds, epochs = (2, 5) if args.quick else (args.seeds, args.epochs)
@@ -151,8 +151,8 @@ def validate(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     if args.out is not None:
         _guards.check_output_dir(args.out, "--out")
     check_label_column(args.dataset, args.label_column)
-    data = load_dataset(args.dataset, label_column=args.label_column, split_seed=args.split_seed)
-    require_every_split(data)
+    data = load_dataset_for(("--dataset", "--label-column"), args.dataset, label_column=args.label_column,
+                            split_seed=args.split_seed)
     runs = len(losses) * (seeds + (len(LR_GRID[args.optimizer]) if args.tune_lr else 0))
     n_outputs = max(data.n_classes, 1)
     _guards.check_network(n_features=data.n_features, hidden=args.hidden, n_outputs=n_outputs,

@@ -138,10 +138,9 @@ def build_report(
 def _check_plan(plan: Plan) -> None:
     """Load the dataset (a bad --dataset fails here, in one line, and the import is warmed) and refuse
     a plan whose training would not fit in memory."""
-    from outlayer.data import load_dataset, require_every_split
+    from outlayer.data import load_dataset_for
 
-    data = load_dataset(plan.dataset, label_column=plan.label_column)
-    require_every_split(data)
+    data = load_dataset_for(("--dataset", "--label-column"), plan.dataset, label_column=plan.label_column)
     largest = max((job for job in all_jobs(plan) if job.kind == "compare"), key=lambda job: len(job.options["losses"]))
     check_network(n_features=data.n_features, hidden=(64,), n_outputs=data.n_classes, n_samples=len(data.y_train),
                   batch_size=32, optimizer="adam", epochs=plan.epochs,
