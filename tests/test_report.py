@@ -326,6 +326,15 @@ def test_write_data_writes_nan_as_null_with_a_note_and_normalises_numpy(tmp_path
     assert rows["a"] == "null" and rows["nonfinite/paths/b/1"] == "'-inf"  # a text cell starting with "-"
 
 
+@pytest.mark.parametrize(("cell", "written"), [
+    ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"), ("+1+1", "'+1+1"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("-x", "'-x"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("-inf", "'-inf"), ("-1_000", "'-1_000"),
+    ("-0.5", "-0.5"), ("+3", "+3"), ("-1e-09", "-1e-09"), ("cat", "cat"), ("", ""), ("1=1", "1=1"),
+])
+def test_spreadsheet_safe_quotes_formulas_and_keeps_numbers(cell: str, written: str) -> None:
+    assert spreadsheet_safe(cell) == written
+
+
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [
