@@ -280,7 +280,7 @@ def test_test_value_overflowing_once_standardised_names_sample_and_column(tmp_pa
     X[:, 0] = (np.arange(40) % 3) * 1e-300  # a training scale of 1e-300 ...
     X[test[0], 0] = 1e300  # ... and one test sample 1e600 scales away
     np.savez(tmp_path / "spread.npz", X=X, y=y)
-    with pytest.raises(ValueError, match=rf"sample {test[0]} \(0-based, in file order\), feature column 0 overflows"):
+    with pytest.raises(ValueError, match=rf"test sample {test[0]} \(0-based, in file order\), feature column 0 overflows"):
         load_dataset(tmp_path / "spread.npz")
 
 

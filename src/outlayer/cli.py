@@ -156,6 +156,12 @@ def _main(argv: list[str], received: dict[str, int]) -> int:
             terminated = isinstance(exc, _Terminated) or received.get("status") == 143
             sys.stderr.write(f"outlayer {args.command}: {'terminated' if terminated else 'interrupted'}\n")
             return received.get("status", 143 if terminated else 130)
+        except Exception:
+            if "status" not in received:
+                raise  # a bug: its traceback is wanted
+            # the interrupt surfaced as another error (a worker stopped mid-job): still an interrupt
+            sys.stderr.write(f"outlayer {args.command}: {'terminated' if received['status'] == 143 else 'interrupted'}\n")
+            return received["status"]
         printer.release()
         if "status" in received:  # a signal the work swallowed: the run did not finish as asked
             sys.stderr.write(f"outlayer {args.command}: interrupted\n")

@@ -599,8 +599,9 @@ def _check_standardised(name: str, parts: Sequence[np.ndarray], indices: Sequenc
         bad = ~np.isfinite(part)
         if bad.any():
             row, col = (int(v) for v in np.argwhere(bad)[0])
-            raise ValueError(f"dataset {name!r}: sample {int(index[row])} (0-based, in file order), feature column "
-                             f"{col} overflows once standardised by the training split's scale; rescale that column")
+            raise ValueError(f"dataset {name!r}: {split} sample {int(index[row])} (0-based, in file order), feature "
+                             f"column {col} overflows once standardised by the training split's scale; rescale that "
+                             "column")
 
 
 def split_sizes(data: Dataset) -> str:
