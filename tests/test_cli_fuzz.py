@@ -11,9 +11,11 @@ and CSV / NPZ files from hostile cells and dtypes. Each case runs in-process thr
   takes a minute, its validation is what is fuzzed here; real reports run in test_report*.py);
 * anything else (another status, an exception escaping ``main``) fails the test with the argv.
 
-The fuzz cannot pass vacuously: each command's run must see exit 0 and exit 2 from both argparse
-and the command's own validation, every declared option must have been generated, and most cases
-must reach the command's ``run``. The counts are printed and written to
+Before the generated combinations, a sweep tries every declared option alone with each of its good
+values and a few hostile ones, so that no option goes untried. The fuzz cannot pass vacuously:
+each command's run must see exit 0 and exit 2 from both argparse and the command's own
+validation, the combinations must reach most options, and a third of the cases at least must get
+past argparse into the command's ``run``. The counts are printed and written to
 ``test-artifacts/fuzz-cli.json``. Examples per command: :data:`EXAMPLES` (derandomised, so CI is
 reproducible; set ``OUTLAYER_FUZZ_EXAMPLES=N`` for a longer, random run).
 """
@@ -119,7 +121,7 @@ def places(tmp_path_factory: pytest.TempPathFactory, crafted_files: dict[str, Pa
     (root / "foreign").mkdir()
     (root / "foreign" / "thesis.tex").write_text("keep")
     bad_out = ["", str(root / "a-file"), str(root / "a-file" / "below"), str(root / ("n" * 300)),
-               str(root / "foreign"), "/proc/no-such-place/x", str(root / "x\x00y")]
+               "/proc/no-such-place/x", str(root / "x\x00y")]
     if os.geteuid() != 0:
         bad_out.append("/")
     datasets = BUILTINS + [str(path) for path in crafted_files.values()] + ["mnist", "missing.csv", str(root)]
@@ -142,16 +144,24 @@ def _count(action: argparse.Action) -> tuple[int, int]:
     return {"?": (0, 1), "*": (0, 3), "+": (1, 4)}[str(action.nargs)]
 
 
-def _value(command: str, action: argparse.Action, places: dict[str, Any]) -> st.SearchStrategy[str]:
+def _good(command: str, action: argparse.Action, places: dict[str, Any]) -> list[str]:
     flag = action.option_strings[0]
     good: list[str] = list(GOOD.get((command, flag), []))
     if action.choices is not None:
         good += [str(c) for c in action.choices]
     if flag == "--dataset":
         good += places["datasets"]
+    if flag == "--out":  # only folders that cannot be written (writing figures would only be slow)
+        good += places["bad_out"] + ([str(places["root"] / "foreign")] if command == "report" else [])
+    return good
+
+
+def _value(command: str, action: argparse.Action, places: dict[str, Any]) -> st.SearchStrategy[str]:
+    flag = action.option_strings[0]
+    good = _good(command, action, places)
     if flag == "--out":
         fresh = st.builds(lambda: str(places["root"] / f"out-{next(places['fresh'])}"))
-        bad = st.sampled_from(places["bad_out"])
+        bad = st.sampled_from(_good(command, action, places))
         # a valid folder only where writing it is cheap (bench's two files; report stops at the labs)
         return st.one_of(bad, fresh) if command in ("report", "bench") else bad
     hostile = st.sampled_from(NUMBERS + JUNK)
@@ -236,35 +246,52 @@ def _fuzz(command: str, places: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
         monkeypatch.setattr("outlayer._cli.bench.run_suites", lambda *args, **kwargs: ([], []))
     stats: Counter[str] = Counter()
     used: set[str] = set()
+    slowest: list[str] = []
 
-    @_settings(EXAMPLES[command])
-    @given(argv=argvs(command, places))
-    def case(argv: list[str]) -> None:
+    def account(argv: list[str], kind: str) -> None:
         reached.clear()
         started = time.perf_counter()
         status, _, _ = run_case(argv)
-        stats["slowest_ms"] = max(stats["slowest_ms"], int(1000 * (time.perf_counter() - started)))
-        used.update(a for a in argv if a.startswith("--"))
-        stats["cases"] += 1
+        elapsed = int(1000 * (time.perf_counter() - started))
+        if elapsed > stats["slowest_ms"]:
+            stats["slowest_ms"], slowest[:] = elapsed, argv
+        stats[kind] += 1
         stats["reached_run"] += bool(reached)
         if status == 2:
             stats["exit_2_validated" if reached else "exit_2_argparse"] += 1
         else:
             stats[f"exit_{status}"] += 1
 
+    # every option alone, with each good value and a few hostile ones: no option goes untried
+    prefix = [command, *BASELINE[command]]
+    if command == "report":
+        prefix += ["--out", str(places["root"] / "report-sweep")]
+    for action in _options(command):
+        low, high = _count(action)
+        hostile = [] if action.option_strings[0] == "--out" else ["nan", "-1e309", "", "x" * 300]
+        for value in [*_good(command, action, places), *hostile][:40]:
+            account([*prefix, action.option_strings[0], *[value] * max(low, 1 if high else 0)], "sweep_cases")
+
+    @_settings(EXAMPLES[command])
+    @given(argv=argvs(command, places))
+    def case(argv: list[str]) -> None:
+        used.update(a for a in argv if a.startswith("--"))
+        account(argv, "cases")
+
     case()
-    _record(artifacts_dir, command, stats)
+    _record(artifacts_dir, command, {**stats, "slowest_argv": slowest})
     flags = {action.option_strings[0] for action in _options(command)}
-    assert flags <= used, f"options never generated: {sorted(flags - used)}"
+    # the generated combinations reach most options too (hypothesis favours the first ones listed)
+    assert len(flags & used) >= 0.75 * len(flags), f"options never combined: {sorted(flags - used)}"
     assert stats["exit_2_argparse"] > 0 and stats["exit_2_validated"] > 0, stats
     assert stats["exit_0"] + stats["exit_labs"] > 0, stats
-    assert stats["reached_run"] >= stats["cases"] // 3, stats  # most argv get past argparse
+    assert stats["reached_run"] >= (stats["cases"] + stats["sweep_cases"]) // 3, stats  # many get past argparse
     leftovers = [p.name for p in places["root"].rglob(".*") if re.search(r"\.(new|old)-|\.lock$", p.name)]
     assert leftovers == [], leftovers  # no staging folder or lock survives a case
     return stats
 
 
-def _record(artifacts_dir: Path, command: str, stats: Counter[str]) -> None:
+def _record(artifacts_dir: Path, command: str, stats: dict[str, Any]) -> None:
     print(f"\nfuzz {command}: {dict(stats)}")
     path = artifacts_dir / "fuzz-cli.json"
     with contextlib.suppress(OSError, ValueError):
