@@ -162,7 +162,11 @@ def output_lock(out: Path, *, wait: float | None = 0.0) -> Iterator[Path]:
     of seconds waits that long; None waits for ever. The lock file is removed on release (a waiting
     process notices that its file was replaced and locks the new one).
     """
-    import fcntl
+    try:
+        import fcntl
+    except ImportError:  # not POSIX (Windows): no lock, the swap itself still keeps the previous report
+        yield out.parent / f".{out.name}.lock"
+        return
 
     path = out.parent / f".{out.name}.lock"
     deadline = None if wait is None else time.monotonic() + wait
