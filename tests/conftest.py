@@ -133,3 +133,11 @@ def artifacts_dir() -> Path:
     folder = Path(__file__).resolve().parent.parent / "test-artifacts"
     folder.mkdir(exist_ok=True)
     return folder
+
+
+@pytest.fixture(scope="session")
+def crafted_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Hostile dataset files, by name: see tests/crafted.py (shared by the loader tests and the fuzz test)."""
+    from crafted import make_crafted_files
+
+    return make_crafted_files(tmp_path_factory.mktemp("crafted"))

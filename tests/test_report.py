@@ -24,7 +24,7 @@ from outlayer.cli import main
 from outlayer.report import MARKER, build_report
 from outlayer.report._page import Numbers, lookup
 from outlayer.report._sections import relation
-from outlayer.report._write import check_target, flatten, staged_folder, write_data
+from outlayer.report._write import check_target, flatten, spreadsheet_safe, staged_folder, write_data
 
 SECTION_ORDER = ["labels", "softmax", "loss", "surface", "training", "beyond", "reproduce", "references"]
 
@@ -126,7 +126,8 @@ def test_csv_data_files_hold_the_json_values(quick_report: dict[str, Any]) -> No
         with open(json_path.with_suffix(".csv"), newline="") as handle:
             rows = {row["path"]: row["value"] for row in csv.DictReader(handle)}
         for path, value in flatten(json.loads(json_path.read_text())):
-            assert rows[path] == (value if isinstance(value, str) else json.dumps(value))
+            cell = value if isinstance(value, str) else json.dumps(value)
+            assert rows[spreadsheet_safe(path)] == spreadsheet_safe(cell)  # formulas written as text
 
 
 # --------------------------------------------------------------------- numbers vs the library
@@ -221,8 +222,8 @@ def _exit_code(argv: list[str]) -> int:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--seeds", "0"], "--seeds must be a positive integer, got 0"),
-        (["--seeds", "many"], "invalid int value: 'many'"),
+        (["--seeds", "0"], "argument --seeds: expected a positive integer, got '0'"),
+        (["--seeds", "many"], "argument --seeds: expected a positive integer, got 'many'"),
         (["--dataset", "no-such-set"], "unknown dataset 'no-such-set'"),
         (["--dataset", "missing.csv"], "'missing.csv' does not exist"),
     ],
@@ -326,11 +327,28 @@ def test_numbers_tag_each_value_with_its_data_path() -> None:
         numbers("worked/probabilities/5")
 
 
-def test_write_data_refuses_nan_and_normalises_numpy(tmp_path: Path) -> None:
-    json_path, _ = write_data(tmp_path, "x", {"a": np.float64(0.5), "b": np.arange(2)})
+def _refuse_constant(name: str) -> None:
+    raise AssertionError(f"invalid JSON constant {name}")
+
+
+def test_write_data_writes_nan_as_null_with_a_note_and_normalises_numpy(tmp_path: Path) -> None:
+    json_path, csv_path = write_data(tmp_path, "x", {"a": np.float64(0.5), "b": np.arange(2)})
     assert json.loads(json_path.read_text()) == {"a": 0.5, "b": [0, 1]}
-    with pytest.raises(ValueError):
-        write_data(tmp_path, "bad", {"a": float("nan")})
+    json_path, csv_path = write_data(tmp_path, "bad", {"a": float("nan"), "b": [1.0, float("-inf")]})
+    written = json.loads(json_path.read_text(), parse_constant=_refuse_constant)
+    assert written["a"] is None and written["b"] == [1.0, None]
+    assert written["nonfinite"]["paths"] == {"a": "nan", "b/1": "-inf"}
+    rows = dict(csv.reader(csv_path.open()))
+    assert rows["a"] == "null" and rows["nonfinite/paths/b/1"] == "'-inf"  # a text cell starting with "-"
+
+
+@pytest.mark.parametrize(("cell", "written"), [
+    ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"), ("+1+1", "'+1+1"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("-x", "'-x"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("-inf", "'-inf"), ("-1_000", "'-1_000"),
+    ("-0.5", "-0.5"), ("+3", "+3"), ("-1e-09", "-1e-09"), ("cat", "cat"), ("", ""), ("1=1", "1=1"),
+])
+def test_spreadsheet_safe_quotes_formulas_and_keeps_numbers(cell: str, written: str) -> None:
+    assert spreadsheet_safe(cell) == written
 
 
 @pytest.mark.parametrize(

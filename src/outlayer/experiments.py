@@ -168,7 +168,10 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray, temperatures: Sequence[fl
 
     if len(y) == 0:
         raise ValueError("fit_temperature needs at least one sample, got none")
-    nll = [float(cross_entropy(logits / t, y)) for t in temperatures]
+    # shift by the row max first (CE is shift-invariant): huge finite logits of a run near divergence
+    # would overflow to inf when divided by a small T
+    shifted = logits - np.max(logits, axis=-1, keepdims=True)
+    nll = [float(cross_entropy(shifted / t, y)) for t in temperatures]
     return float(temperatures[int(np.nanargmin(nll))])
 
 
@@ -250,8 +253,9 @@ def _final_state(net: Network, head: OutputHead, data: Dataset) -> dict[str, Any
         if len(data.y_val):
             temperature = fit_temperature(val_out, data.y_val)  # fitted on validation, measured on test
             calibration = {"temperature": temperature,
-                           "test_ece_scaled": expected_calibration_error(head.probabilities(test_out / temperature),
-                                                                         data.y_test)}
+                           "test_ece_scaled": expected_calibration_error(
+                               head.probabilities((test_out - np.max(test_out, axis=-1, keepdims=True)) / temperature),
+                               data.y_test)}
     return {"predicted_classes": predicted, "reliability": reliability, "calibration": calibration}
 
 
