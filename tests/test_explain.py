@@ -103,7 +103,8 @@ def test_cli_json_is_one_object_equal_to_the_library(capsys: pytest.CaptureFixtu
         (["--logits", "1", "2", "--target", "cat"], "unknown target 'cat'"),
         (["--logits", "1", "2", "--classes", "a", "b", "c"], "2 logits but 3 class names"),
         (["--target", "zebra"], "unknown target 'zebra'"),
-        (["--target", "7"], "target index 7 is out of range"),
+        (["--target", "7"], "target 7 is out of range: the classes are numbered 1 to 3"),
+        (["--target", "0"], "target 0 is out of range: the classes are numbered 1 to 3"),
         (["--temperature", "0"], "temperature must be a positive finite number, got 0.0"),
         (["--temperature", "-1"], "temperature must be a positive finite number"),
         (["--logits", "5"], "need at least 2 logits"),
@@ -115,6 +116,25 @@ def test_cli_bad_input_prints_one_line_and_exits_2(args: list[str], needle: str,
     code, out, err = run_cli(["explain", *args], capsys)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "target", "classes"),
+    [
+        (["--target", "2"], "dog", ["cat", "dog", "rabbit"]),  # the second class, as the page counts
+        (["--target", "rabbit"], "rabbit", ["cat", "dog", "rabbit"]),
+        (["--logits", "1", "2", "3", "4", "--target", "1"], "1", ["1", "2", "3", "4"]),  # unnamed classes: 1..K
+        (["--logits", "1", "2", "--classes", "a", "b", "--target", "2"], "b", ["a", "b"]),
+    ],
+)
+def test_cli_numbers_classes_from_1_like_the_page(args: list[str], target: str, classes: list[str],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["explain", *args, "--json"], capsys)
+    result = json.loads(out)
+    assert code == 0 and result["target"] == target and result["classes"] == classes
+    assert result["one_hot"][classes.index(target)] == 1.0
+    code, out, _ = run_cli(["explain", "--help"], capsys)
+    assert "counted from 1" in out
 
 
 def test_console_script_exits_2_without_traceback_on_bad_input() -> None:

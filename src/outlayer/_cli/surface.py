@@ -1,7 +1,9 @@
 """``outlayer surface``: error surfaces, gradient fields and descent paths of CE vs MSE.
 
 Prints the key figures (or, with ``--json``, the whole object of :func:`outlayer.surface.run`)
-and writes the figures as PNG and SVG when ``--out DIR`` is given.
+and writes the figures as PNG and SVG when ``--out DIR`` is given. Classes and logits are numbered
+from 1 in the options and in the printed text, as on the report's page (``--target 1`` is the
+lecture's true class, z1); the JSON keeps the library's 0-based indices.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"losses to compare, among {', '.join(SurfaceConfig.CHOICES['losses'])} (default: all)")
     parser.add_argument("--classes", type=int, default=defaults.num_classes, metavar="K",
                         help=f"number of classes (default {defaults.num_classes})")
-    parser.add_argument("--target", type=int, default=defaults.target, metavar="T",
-                        help=f"correct class, 0-based (default {defaults.target})")
-    parser.add_argument("--swept", type=int, nargs=2, default=defaults.swept, metavar=("I", "J"),
-                        help="the two logits to sweep, 0-based (default 0 1: y1 and y2)")
+    parser.add_argument("--target", type=int, default=defaults.target + 1, metavar="T",
+                        help=f"the true class, numbered from 1 (default {defaults.target + 1})")
+    parser.add_argument("--swept", type=int, nargs=2, default=[c + 1 for c in defaults.swept], metavar=("I", "J"),
+                        help="the two logits to sweep, numbered from 1 (default 1 2: z1 and z2)")
     parser.add_argument("--fixed", type=float, nargs="+", default=[defaults.fixed], metavar="V",
                         help="value(s) of the other logits: one for all or one per class; -inf holds a class out "
                              f"(default {defaults.fixed})")
@@ -54,10 +56,15 @@ def run(args: argparse.Namespace) -> int:
     """Run the lab; bad values raise ValueError (one line, exit 2 via :func:`outlayer.cli.main`)."""
     from outlayer import surface
 
+    for name, numbers in (("--target", [args.target]), ("--swept", args.swept)):
+        # checked here, before the lab would name them 0-based (a bad --classes is the lab's to report)
+        if args.classes >= 2 and not all(1 <= number <= args.classes for number in numbers):
+            shown = numbers[0] if len(numbers) == 1 else tuple(numbers)
+            raise ValueError(f"{name} takes class numbers from 1 to {args.classes}, got {shown}")
     options: dict[str, Any] = {
         "num_classes": args.classes,
-        "target": args.target,
-        "swept": tuple(args.swept),
+        "target": args.target - 1,
+        "swept": tuple(c - 1 for c in args.swept),
         "fixed": args.fixed[0] if len(args.fixed) == 1 else tuple(args.fixed),
         "limits": tuple(args.range),
         "resolution": args.resolution,
@@ -88,8 +95,8 @@ def _steps(value: int | None) -> str:
 def summary(result: dict[str, Any], out_dir: str | None = None) -> str:
     """The key figures of a :func:`outlayer.surface.run` result as a short plain-text table."""
     setup = result["setup"]
-    names = setup["swept_names"]
-    fixed = ", ".join(f"y{int(c) + 1} = {v:g}" if isinstance(v, float) else f"y{int(c) + 1} = {v}"
+    names = [f"z{c + 1}" for c in setup["swept"]]  # the page's notation: logits z, numbered from 1
+    fixed = ", ".join(f"z{int(c) + 1} = {v:g}" if isinstance(v, float) else f"z{int(c) + 1} = {v}"
                       for c, v in setup["fixed"].items())
     lines = [
         f"{setup['num_classes']} classes, target class {setup['target'] + 1}, sweeping {names[0]}, {names[1]} "
