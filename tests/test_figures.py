@@ -58,6 +58,13 @@ def test_checker_finds_text_below_10_pt_and_mathtext() -> None:
     assert any("mathtext" in p for p in problems)
 
 
+def test_checker_finds_two_texts_drawn_over_each_other() -> None:
+    fig, ax = _line_figure()
+    ax.annotate("4c", (0.5, 0.5), color=ANNOTATION_COLOR)
+    ax.annotate("1c", (0.5, 0.5), color=ANNOTATION_COLOR)
+    assert any("text '4c' overlaps text '1c'" in p for p in layout_problems(fig))
+
+
 def test_checker_finds_a_legend_over_a_line_and_over_a_map() -> None:
     fig, ax = _line_figure()
     ax.legend(loc="center")

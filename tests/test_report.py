@@ -95,6 +95,14 @@ def test_page_has_the_eight_sections_in_the_seeds_order(page: _PageParser) -> No
     assert page.sections == SECTION_ORDER
 
 
+def test_report_with_every_figure_as_svg_and_png_weighs_under_5_mb(quick_report: dict[str, Any]) -> None:
+    files = [p for p in quick_report["out"].rglob("*") if p.is_file()]
+    total = sum(p.stat().st_size for p in files)
+    assert total < 5e6, f"{total / 1e6:.2f} MB"
+    figures = [p for p in files if p.parent.name == "figures"]
+    assert {p.stem for p in figures if p.suffix == ".svg"} == {p.stem for p in figures if p.suffix == ".png"}
+
+
 def test_page_references_only_files_inside_the_report(page: _PageParser, quick_report: dict[str, Any]) -> None:
     out = quick_report["out"]
     external = re.compile(r"^[a-z]+://|^//")  # http(s)://, or a protocol-relative URL

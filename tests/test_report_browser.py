@@ -138,6 +138,10 @@ def test_page_fits_every_width_from_360_px_to_wide(browser: Any, quick_report: d
         narrow = opened.page.evaluate(
             "Array.from(document.querySelectorAll('input[type=range]')).filter(e => e.getBoundingClientRect().width < 150).length")
         assert narrow == 0
+        # every panel is drawn to fit a 360 px phone column at 10 px text: none needs to scroll
+        scrolling = opened.page.evaluate(
+            "Array.from(document.querySelectorAll('.fig-frame')).filter(f => f.scrollWidth > f.clientWidth + 1).length")
+        assert scrolling == 0, width
     finally:
         opened.context.close()
 
@@ -181,6 +185,21 @@ def test_every_svg_figure_shows_its_text_at_10_css_px_or_more(screen: Any) -> No
         assert smallest_px >= 10 - 1e-6, (screen.name, src, smallest_px)
         checked += 1
     assert checked >= 1
+
+
+def test_every_figure_fits_its_column_at_10_px_text(screen: Any) -> None:
+    """No frame scrolls sideways on desktop or phone: each panel shows whole, its smallest text >= 10 px
+    (the test above), and a figure of several panels stacks them on a phone."""
+    frames = screen.page.evaluate("""Array.from(document.querySelectorAll('.fig-frame')).map(f => ({
+        scrolls: f.scrollWidth > f.clientWidth + 1, width: f.getBoundingClientRect().width,
+        panels: f.parentElement.classList.contains('panels') ? f.parentElement.children.length : 1,
+        top: f.getBoundingClientRect().top}))""")
+    assert frames and [f for f in frames if f["scrolls"]] == []
+    if screen.name == "phone":  # one panel per row: each frame below the previous one of its figure
+        assert all(f["width"] <= 390 - 24 for f in frames)
+    else:  # side by side where the column is wide enough
+        tops = [f["top"] for f in frames if f["panels"] > 1]
+        assert len(set(tops)) < len(tops)
 
 
 def test_figures_have_permalinks(screen: Any) -> None:

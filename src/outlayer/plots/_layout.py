@@ -2,7 +2,8 @@
 
 :func:`layout_problems` draws a figure once (Agg) and records every piece of text as it is
 rendered, then reports, one line each: text outside the figure or outside its clip box (cut
-off), text smaller than :data:`~outlayer.plots.TEXT_PT` (or mathtext, whose scripts are), a legend whose box covers data (a line,
+off), two texts drawn over each other, text smaller than :data:`~outlayer.plots.TEXT_PT` (or
+mathtext, whose scripts are), a legend whose box covers data (a line,
 a band, a bar, a marker, or an area-filling map), and an annotation drawn in a colour that a data
 series of the same axes uses. tests/test_figures.py runs it on every figure of the lab and the
 report; anyone adding a figure can run it too.
@@ -75,8 +76,21 @@ def layout_problems(fig: Figure, min_text_pt: float = TEXT_PT) -> list[str]:
         if math:
             problems.append(f"{label} is mathtext, whose sub- and superscripts are smaller than the text "
                             "(write z₁, 10⁻⁸ with Unicode instead)")
+    problems += _overlap_problems(texts)
     problems += _legend_problems(fig, renderer)
     problems += _annotation_problems(fig)
+    return problems
+
+
+def _overlap_problems(texts: list[tuple[Any, Any, float, bool]]) -> list[str]:
+    """Two pieces of text drawn over each other (more than the rounding slack in both directions)."""
+    problems = []
+    for i, (a, box_a, _, _) in enumerate(texts):
+        for b, box_b, _, _ in texts[i + 1:]:
+            width = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+            height = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+            if width > 2 * _TOLERANCE_PX and height > 2 * _TOLERANCE_PX:
+                problems.append(f"text {a.get_text()!r} overlaps text {b.get_text()!r}")
     return problems
 
 

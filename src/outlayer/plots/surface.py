@@ -159,8 +159,8 @@ def surfaces_3d_figure(surfaces: Mapping[str, Surface], corner: Sequence[float],
             ax.scatter([corner[0]], [corner[1]], [corner_loss], marker="*", s=180, color="#ffd700",
                        edgecolor="black", depthshade=False, zorder=10)
         x_label, y_label = axis_labels(surface.plane)
-        ax.set_xlabel(x_label, labelpad=2)
-        ax.set_ylabel(y_label, labelpad=2)
+        ax.set_xlabel(x_label, labelpad=7)
+        ax.set_ylabel(y_label, labelpad=7)
         ax.set_zlabel(figure_name(name), labelpad=6)
         ax.view_init(elev=28, azim=-50)
         ax.set_box_aspect(None, zoom=0.95)
@@ -191,7 +191,7 @@ def contour_paths_figure(
     """
     panels = Panels()
     for name, surface in surfaces.items():
-        fig = new_figure(PANEL_WIDTH, 4.9)
+        fig = new_figure(PANEL_WIDTH, 4.6)
         ax = fig.subplots()
         from matplotlib.colors import BoundaryNorm
 
@@ -217,9 +217,7 @@ def contour_paths_figure(
         _mark_corner(ax, corner)
         _note_stuck(ax, surface, per_loss, corner)
         _frame(ax, surface.axis, surface.plane, (titles or {}).get(name, figure_name(name)))
-        lr = next(iter(per_loss.values())).lr if per_loss else None
-        fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False,
-                   title=f"lr {lr:g}" if lr is not None else None)
+        fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
         panels[name] = fig
     return panels
 

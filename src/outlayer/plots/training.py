@@ -195,8 +195,8 @@ def lr_tuning_figure(tunings: Mapping[str, Mapping[str, Any]]) -> Panels:
     stored default-rate table). A panel is named and titled by the tuning's own ``init`` and
     ``optimizer`` ("gentle · sgd", the command line's values) when it has them, else by its label.
     The chosen rate is a star; a rate at which some tuning seeds diverged or collapsed to one class
-    is an open circle marked with that count ("2×" = two seeds diverged, "3c" = three collapsed),
-    so a reader sees where the cliff is.
+    is an open circle marked with that count ("2×" = two seeds diverged, "3c" = three collapsed; a
+    run of equal counts is marked once, at its first rate), so a reader sees where the cliff is.
     """
     panels = Panels()
     for label, tuning in tunings.items():
@@ -204,6 +204,7 @@ def lr_tuning_figure(tunings: Mapping[str, Mapping[str, Any]]) -> Panels:
         title = f"{tuning['init']} · {tuning['optimizer']}" if named else label
         fig = new_figure(PANEL_WIDTH, PANEL_HEIGHT + 0.3)
         ax = fig.subplots()
+        labelled: set[tuple[float, float]] = set()
         for loss, entry in tuning["losses"].items():
             color = LOSS_COLORS.get(loss)
             rates = np.array([row["lr"] for row in entry["rows"]])
@@ -212,11 +213,16 @@ def lr_tuning_figure(tunings: Mapping[str, Mapping[str, Any]]) -> Panels:
             ax.plot(rates, median, "-", color=color, label=figure_name(loss), linewidth=1.5)
             ax.plot(rates[~failed], median[~failed], "o", color=color, markersize=4)
             ax.plot(rates[failed], median[failed], "o", markerfacecolor="white", color=color, markersize=5)
+            previous = ""
             for row in entry["rows"]:
                 marks = (f"{row['diverged']}×" if row["diverged"] else "") + (f"{row['collapsed']}c" if row["collapsed"] else "")
-                if marks:
-                    ax.annotate(marks, (row["lr"], row["median"]), textcoords="offset points", xytext=(0, -13),
-                                ha="center", color=ANNOTATION_COLOR)
+                if marks and marks != previous:  # a run of equal marks is labelled once, at its first rate
+                    point = (row["lr"], round(row["median"], 2))
+                    above = point in labelled  # a second label at the same point goes above it
+                    labelled.add(point)
+                    ax.annotate(marks, (row["lr"], row["median"]), textcoords="offset points",
+                                xytext=(0, 6 if above else -13), ha="center", color=ANNOTATION_COLOR)
+                previous = marks
             chosen = next(row for row in entry["rows"] if row["lr"] == entry["chosen"])
             ax.plot([chosen["lr"]], [chosen["median"]], "*", color=color, markersize=12, markeredgecolor="black",
                     markeredgewidth=0.6)

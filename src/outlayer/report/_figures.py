@@ -26,7 +26,10 @@ from outlayer.plots import (
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["gradients_figure", "temperature_figure"]
+__all__ = ["TEMPERATURE_COLORS", "gradients_figure", "temperature_figure"]
+
+#: One purple per temperature, light (cold) to dark: no loss colour, so the bars never read as losses.
+TEMPERATURE_COLORS: tuple[str, ...] = ("#cbc0e0", "#9467bd", "#4b2f7a")
 
 
 def _class_ticks(ax: Any, count: int) -> Any:
@@ -51,6 +54,7 @@ def temperature_figure(explained: Sequence[Mapping[str, Any]]) -> Figure:
     width = 0.8 / len(explained)
     for i, result in enumerate(explained):
         bars = ax.bar(x + (i - (len(explained) - 1) / 2) * width, result["probabilities"], width,
+                      color=TEMPERATURE_COLORS[i % len(TEMPERATURE_COLORS)],
                       label=f"T = {_number(result['temperature'])}")
         ax.bar_label(bars, fmt="%.2f", rotation=90, padding=3)
     ax.set(ylabel="pₖ", ylim=(0, 1.22), title=f"z = [{', '.join(_number(v) for v in explained[0]['logits'])}]")

@@ -649,7 +649,7 @@ def _adam_sentences(n: Numbers, surface: Mapping[str, Any]) -> list[Msg]:
     if adam.get("first_step_vs_gradient") is None:
         return sentences
     g, eps = m.row(m.O("|"), m.I("g"), m.O("|")), m.I("ε")
-    formula = m.math(m.I("lr"), m.O("·"), m.frac(g, m.row(g, m.O("+"), eps)))
+    formula = m.math(m.I("lr"), m.O("·"), g, m.O("/"), m.paren(g, m.O("+"), eps))
     base = "adam_vs_plateau/adam/first_step_vs_gradient"
     return sentences + [
         T("surface.adam_first", formula=formula, mse=n(f"{base}/mse/step_over_lr/0", ".2f"),
