@@ -257,9 +257,12 @@ class Figure:
         frames = [self._frame(stem, formats, root, lang) for stem, formats in files]
         anchor = escape(self.anchor)
         if self.panels:
-            links = Markup(" ").join(
-                Markup('<a href="{}.{}">{}</a>').format(stem, fmt, fmt.upper() if i == 0 else str(i + 1))
-                for fmt in ("png", "svg") for i, (stem, formats) in enumerate(files) if fmt in formats)
+            # "PNG 1 2 3 · SVG 1 2 3": one link per panel and format
+            links = Markup(" · ").join(
+                Markup("{} {}").format(fmt.upper(), Markup(" ").join(
+                    Markup('<a href="{}.{}">{}</a>').format(stem, fmt, str(i + 1))
+                    for i, (stem, formats) in enumerate(files) if fmt in formats))
+                for fmt in ("png", "svg") if any(fmt in formats for _, formats in files))
             body = Markup('<div class="panels" data-count="{}"{}>{}</div>').format(
                 str(len(frames)), frames[0][1], Markup("").join(frame for frame, _ in frames))
             opening = Markup(f'<figure class="fig multi" id="{anchor}">')

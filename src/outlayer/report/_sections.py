@@ -773,7 +773,7 @@ def _adam_network_sentences(n: Numbers, adam_key: str, adam_relation: Msg, probe
     if net["mse"]["median_param_grad_over_eps"]["median"] > 100:
         sentences.append(T("training.adam_divided"))
     g_i = m.row(m.O("|"), _v("g", "i"), m.O("|"))
-    effective = m.math(m.frac(m.sup(m.paren(m.sum_over("i"), g_i), m.N("2")), m.row(m.sum_over("i"), m.sup(_v("g", "i"), m.N("2")))))
+    effective = m.math(m.sup(m.paren(m.sum_over("i"), g_i), m.N("2")), m.O("/"), m.sum_over("i"), m.sup(_v("g", "i"), m.N("2")))
     sentences += [
         T("training.adam_cannot"),
         T("training.adam_samples", ce=n(f"{base}/ce/median_grad_misclassified/median", ".2f"),
