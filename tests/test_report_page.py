@@ -160,7 +160,8 @@ def test_figure_of_panels_shows_each_panel_sized_under_one_caption(tmp_path: Pat
         file.rename(tmp_path / "figures" / file.name)
     html = figure.html(tmp_path)
     assert html.count("<figure") == 1 and html.count("<figcaption>") == 1 and html.count("<img") == 2
-    assert '<figure class="fig multi" id="fig-cut">' in html and '<div class="panels" data-count="2"' in html
+    assert '<figure class="fig multi" id="fig-cut" style="--fig-w:442px;--fig-min:332px;--count:2">' in html
+    assert '<div class="panels" data-count="2"' in html
     # every panel carries its own size: 4.6 in (442 px) at 10 pt text keeps 10 px down to 332 px, which
     # fits the column of a 360 px phone (336 px)
     assert html.count('class="fig-frame" style="--fig-w:442px;--fig-min:332px"') == 2

@@ -265,7 +265,9 @@ class Figure:
                 for fmt in ("png", "svg") if any(fmt in formats for _, formats in files))
             body = Markup('<div class="panels" data-count="{}"{}>{}</div>').format(
                 str(len(frames)), frames[0][1], Markup("").join(frame for frame, _ in frames))
-            opening = Markup(f'<figure class="fig multi" id="{anchor}">')
+            # the first panel's size and the panel count let the figure share a row with others
+            size = str(frames[0][1])[len(' style="'):-1] + ";" if frames[0][1] else ""
+            opening = Markup(f'<figure class="fig multi" id="{anchor}" style="{size}--count:{len(frames)}">')
         else:
             (stem, formats), (frame, style) = files[0], frames[0]
             links = Markup(" ").join(Markup('<a href="{}.{}">{}</a>').format(stem, fmt, fmt.upper())
