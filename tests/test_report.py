@@ -196,12 +196,16 @@ def test_reproduce_section_names_command_seeds_versions_and_time(quick_report: d
 
 
 @pytest.mark.slow
-def test_same_seed_gives_identical_data_files(quick_report: dict[str, Any], tmp_path: Path) -> None:
+def test_same_seed_gives_identical_data_and_figure_files(quick_report: dict[str, Any], tmp_path: Path) -> None:
     again = build_report(tmp_path / "again", quick=True)
     first = {p.name: p.read_bytes() for p in (quick_report["out"] / "data").iterdir() if p.stem != "run"}
     second = {p.name: p.read_bytes() for p in (again["out"] / "data").iterdir() if p.stem != "run"}
     assert first.keys() == second.keys() and len(first) == 2 * len(SECTION_ORDER)
     assert [name for name in first if first[name] != second[name]] == []
+    # and byte-identical figures, SVG and PNG (no date, fixed SVG ids, deterministic palettes)
+    first = {p.name: p.read_bytes() for p in (quick_report["out"] / "figures").iterdir()}
+    second = {p.name: p.read_bytes() for p in (again["out"] / "figures").iterdir()}
+    assert first.keys() == second.keys() and [name for name in first if first[name] != second[name]] == []
 
 
 # --------------------------------------------------------------------------- safety and errors
