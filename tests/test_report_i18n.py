@@ -148,8 +148,7 @@ def test_no_section_carries_untranslated_text(quick_report: dict[str, Any]) -> N
     page = quick_report["index"].read_text(encoding="utf-8")
     assert "data-untranslated" not in page  # the lab's sections are translated too
     sections = re.findall(r'<section id="([\w-]+)">(.*?)</section>', page, re.DOTALL)
-    assert [key for key, _ in sections] == ["labels", "softmax", "loss", "surface", "training", "beyond", "reproduce",
-                                            "references"]
+    assert {"surface", "training", "beyond"} <= {key for key, _ in sections}
     # every section title is translated, and every lab section has translated paragraphs, tables and captions
     assert all('data-msg="' in re.search(r"<h2>(.*?)</h2>", body, re.DOTALL).group(1) for _, body in sections)
     for key, body in sections:
