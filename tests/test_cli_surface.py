@@ -36,7 +36,8 @@ def test_surface_json_prints_one_object_with_setup_and_per_loss_key_figures(caps
 
 
 def test_surface_json_honours_the_generalised_options(capsys):
-    assert main(["surface", "--json", *QUICK, "--classes", "5", "--target", "2", "--swept", "4", "2",
+    # classes are numbered from 1 on the command line (the JSON keeps 0-based indices)
+    assert main(["surface", "--json", *QUICK, "--classes", "5", "--target", "3", "--swept", "5", "3",
                  "--fixed", "0", "1", "-1", "--range", "-4", "6", "--losses", "ce", "mse",
                  "--optimizers", "adam", "--lr", "0.2", "--start", "1", "-3"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -47,6 +48,22 @@ def test_surface_json_honours_the_generalised_options(capsys):
     assert set(result["losses"]) == {"ce", "mse"}
     assert set(result["losses"]["ce"]["paths"]) == {"adam"}
     assert result["losses"]["ce"]["corner"]["point"] == [6.0, -4.0]  # target (swept second) low, y5 high
+
+
+def test_surface_numbers_classes_and_logits_from_1_like_the_page(capsys):
+    assert main(["surface", *QUICK, "--losses", "ce", "mse"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("3 classes, target class 1, sweeping z1, z2 over [-10, 10], z3 = -inf")
+    assert main(["surface", "--json", *QUICK, "--losses", "ce", "--target", "2", "--swept", "2", "3"]) == 0
+    setup = json.loads(capsys.readouterr().out)["setup"]
+    assert setup["target"] == 1 and setup["swept"] == [1, 2] and setup["fixed"] == {"0": "-inf"}
+    for argv, named in ((["--target", "0"], "--target 0: with --classes 3 the classes are numbered 1 to 3"),
+                        (["--swept", "1", "4"], "--swept 1 4: with --classes 3 the classes are numbered 1 to 3")):
+        assert main(["surface", *QUICK, *argv]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and named in captured.err and captured.err.count("\n") == 1
+    assert main(["surface", "--help"]) == 0
+    assert "numbered from 1" in capsys.readouterr().out
 
 
 def test_surface_prints_a_summary_table_without_json(capsys):

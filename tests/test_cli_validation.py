@@ -285,7 +285,7 @@ def test_surface_summary_describes_the_given_start(capsys: pytest.CaptureFixture
     status, out, _ = _run(["surface", "--start", "100", "100", "--resolution", "5", "--steps", "5",
                            "--losses", "ce", "mse"], capsys)
     assert status == 0
-    assert "start (y1, y2) = (100, 100), not the wrong corner (-10, 10)" in out
+    assert "start (z1, z2) = (100, 100), not the wrong corner (-10, 10)" in out
     assert "start loss" in out and "corner loss" not in out
     ce_row = next(line for line in out.splitlines() if line.startswith("ce "))
     assert ce_row.split()[1] == "0.693"  # ln 2 at (100, 100), not the corner's 20

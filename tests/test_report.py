@@ -22,8 +22,9 @@ import pytest
 import outlayer
 from outlayer.cli import main
 from outlayer.report import MARKER, build_report
+from outlayer.report._i18n import T
 from outlayer.report._page import Numbers, lookup
-from outlayer.report._sections import relation
+from outlayer.report._sections import relation_key
 from outlayer.report._write import check_target, flatten, spreadsheet_safe, staged_folder, write_data
 
 SECTION_ORDER = ["labels", "softmax", "loss", "surface", "training", "beyond", "reproduce", "references"]
@@ -92,6 +93,14 @@ def test_quick_report_writes_page_figures_data_and_marker(quick_report: dict[str
 
 def test_page_has_the_eight_sections_in_the_seeds_order(page: _PageParser) -> None:
     assert page.sections == SECTION_ORDER
+
+
+def test_report_with_every_figure_as_svg_and_png_weighs_under_5_mb(quick_report: dict[str, Any]) -> None:
+    files = [p for p in quick_report["out"].rglob("*") if p.is_file()]
+    total = sum(p.stat().st_size for p in files)
+    assert total < 5e6, f"{total / 1e6:.2f} MB"
+    figures = [p for p in files if p.parent.name == "figures"]
+    assert {p.stem for p in figures if p.suffix == ".svg"} == {p.stem for p in figures if p.suffix == ".png"}
 
 
 def test_page_references_only_files_inside_the_report(page: _PageParser, quick_report: dict[str, Any]) -> None:
@@ -188,12 +197,16 @@ def test_reproduce_section_names_command_seeds_versions_and_time(quick_report: d
 
 
 @pytest.mark.slow
-def test_same_seed_gives_identical_data_files(quick_report: dict[str, Any], tmp_path: Path) -> None:
+def test_same_seed_gives_identical_data_and_figure_files(quick_report: dict[str, Any], tmp_path: Path) -> None:
     again = build_report(tmp_path / "again", quick=True)
     first = {p.name: p.read_bytes() for p in (quick_report["out"] / "data").iterdir() if p.stem != "run"}
     second = {p.name: p.read_bytes() for p in (again["out"] / "data").iterdir() if p.stem != "run"}
     assert first.keys() == second.keys() and len(first) == 2 * len(SECTION_ORDER)
     assert [name for name in first if first[name] != second[name]] == []
+    # and byte-identical figures, SVG and PNG (no date, fixed SVG ids, deterministic palettes)
+    first = {p.name: p.read_bytes() for p in (quick_report["out"] / "figures").iterdir()}
+    second = {p.name: p.read_bytes() for p in (again["out"] / "figures").iterdir()}
+    assert first.keys() == second.keys() and [name for name in first if first[name] != second[name]] == []
 
 
 # --------------------------------------------------------------------------- safety and errors
@@ -354,32 +367,32 @@ def test_spreadsheet_safe_quotes_formulas_and_keeps_numbers(cell: str, written: 
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [
-        ({"mean": 0.9, "ci95": [0.85, 0.95]}, {"mean": 0.5, "ci95": [0.4, 0.6]}, "clearly above"),
-        ({"mean": 0.5, "ci95": [0.4, 0.6]}, {"mean": 0.9, "ci95": [0.85, 0.95]}, "clearly below"),
-        ({"mean": 0.6, "ci95": [0.4, 0.8]}, {"mean": 0.7, "ci95": [0.55, 0.85]}, "not clearly different from"),
-        ({"mean": 0.6, "ci95": None}, {"mean": 0.7, "ci95": None}, "below (one seed, no interval)"),
-        ({"mean": None, "ci95": None}, {"mean": 0.7, "ci95": None}, "not comparable (a run diverged)"),
+        ({"mean": 0.9, "ci95": [0.85, 0.95]}, {"mean": 0.5, "ci95": [0.4, 0.6]}, "rel.clearly_above"),
+        ({"mean": 0.5, "ci95": [0.4, 0.6]}, {"mean": 0.9, "ci95": [0.85, 0.95]}, "rel.clearly_below"),
+        ({"mean": 0.6, "ci95": [0.4, 0.8]}, {"mean": 0.7, "ci95": [0.55, 0.85]}, "rel.within"),
+        ({"mean": 0.6, "ci95": None}, {"mean": 0.7, "ci95": None}, "rel.below_one_seed"),
+        ({"mean": None, "ci95": None}, {"mean": 0.7, "ci95": None}, "rel.not_comparable"),
     ],
 )
 def test_relation_words_follow_the_intervals(a: dict[str, Any], b: dict[str, Any], expected: str) -> None:
-    assert relation(a, b) == expected
+    assert relation_key(a, b) == expected
 
 
 @pytest.mark.parametrize(
     ("paired", "expected"),
     [
-        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [0.02, 0.08]}, "clearly above"),
-        ({"mean": -0.05, "t_ci95": [-0.09, -0.01], "bootstrap_ci95": [-0.08, -0.02]}, "clearly below"),
+        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [0.02, 0.08]}, "rel.clearly_above"),
+        ({"mean": -0.05, "t_ci95": [-0.09, -0.01], "bootstrap_ci95": [-0.08, -0.02]}, "rel.clearly_below"),
         # the t interval excludes 0 but the bootstrap does not: no claim
-        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [-0.01, 0.08]}, "not clearly different from"),
-        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [0.02, 0.08], "flip": True}, "clearly below"),
-        ({"mean": 0.05, "t_ci95": None, "bootstrap_ci95": None}, "above (one seed, no interval)"),
+        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [-0.01, 0.08]}, "rel.within"),
+        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [0.02, 0.08], "flip": True}, "rel.clearly_below"),
+        ({"mean": 0.05, "t_ci95": None, "bootstrap_ci95": None}, "rel.above_one_seed"),
     ],
 )
 def test_relation_words_follow_the_paired_interval_not_the_overlap(paired: dict[str, Any], expected: str) -> None:
     # unpaired, these two would overlap widely; the paired difference decides
     a, b = {"mean": 0.80, "ci95": [0.70, 0.90]}, {"mean": 0.75, "ci95": [0.65, 0.85]}
-    assert relation(a, b, paired) == expected
+    assert relation_key(a, b, paired) == expected
 
 
 # ---------------------------------------------------------------------------- the lab sections
@@ -402,9 +415,11 @@ def test_training_sentences_use_the_words_the_paired_intervals_support(quick_rep
     for cell in ("confident-sgd", "gentle-sgd", "confident-adam"):
         data = training["cells"][cell]
         entry = data["paired"]["ce - mse"]["test_accuracy"]
-        words = relation(data["summary"]["mse"]["test_accuracy"], data["summary"]["ce"]["test_accuracy"],
-                         {**entry, "flip": True})
-        assert f"MSE is {words} CE" in page or f"MSE {words} CE" in page, cell
+        key = relation_key(data["summary"]["mse"]["test_accuracy"], data["summary"]["ce"]["test_accuracy"],
+                           {**entry, "flip": True})
+        # the clause the paired interval supports, in both languages ("MSE is clearly below CE", "均方误差明显低于交叉熵")
+        for lang in ("en", "zh"):
+            assert T(key, a=T("short.mse"), b=T("short.ce")).plain(lang) in page, (cell, lang)
     assert "within the seed-to-seed spread" not in page
 
 
@@ -415,7 +430,10 @@ def test_surface_section_never_counts_an_unreachable_goal(quick_report: dict[str
     assert all(path["steps_to_p90"] is None for path in square["paths"].values())
     text = quick_report["index"].read_text(encoding="utf-8")
     section = text[text.index('<section id="surface">'):text.index("</section>", text.index('<section id="surface">'))]
-    assert "unreachable" in section and "y3 = −∞" in section
+    keys = {key for keys in re.findall(r'data-msg="([^"]+)"', section) for key in keys.split()}
+    assert {"surface.unreachable", "surface.cell_unreachable"} <= keys
+    held = "<msub><mi>z</mi><mn>3</mn></msub><mo>=</mo><mrow><mo>−</mo><mi>∞</mi></mrow>"
+    assert held in section  # the held-out logit, 1-based and in the page's notation (z, not y)
 
 
 def test_adam_measurement_on_the_page_is_the_librarys(quick_report: dict[str, Any]) -> None:

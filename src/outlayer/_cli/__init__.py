@@ -28,6 +28,7 @@ __all__ = [
     "finite_float",
     "float_in",
     "int_at_least",
+    "integer",
     "logit_float",
     "non_negative_int",
     "positive_float",
@@ -121,6 +122,11 @@ def positive_int(text: str) -> int:
 
 #: An argparse type: an integer >= 0 (seeds, indices, step counts).
 non_negative_int = int_at_least(0)
+
+
+def integer(text: str) -> int:
+    """An argparse type: any integer (the command checks its range and says which values it takes)."""
+    return _integer(text, "an integer")
 
 
 def logit_float(text: str) -> float:

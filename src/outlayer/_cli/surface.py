@@ -1,7 +1,9 @@
 """``outlayer surface``: error surfaces, gradient fields and descent paths of CE vs MSE.
 
 Prints the key figures (or, with ``--json``, the whole object of :func:`outlayer.surface.run`)
-and writes the figures as PNG and SVG when ``--out DIR`` is given.
+and writes the figures as PNG and SVG when ``--out DIR`` is given. Classes and logits are numbered
+from 1 in the options and in the printed text, as on the report's page (``--target 1`` is the
+lecture's true class, z1); the JSON keeps the library's 0-based indices.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ __all__ = ["configure", "run", "summary", "validate"]
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``outlayer surface``; every default is the lecture's setting (SurfaceConfig's)."""
-    from outlayer._cli import int_at_least, logit_float, non_negative_int, positive_float, probability
+    from outlayer._cli import int_at_least, integer, logit_float, non_negative_int, positive_float, probability
     from outlayer.config import SurfaceConfig
 
     defaults = SurfaceConfig()
@@ -26,10 +28,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"losses to compare, among {', '.join(losses)} (default: all)")
     parser.add_argument("--classes", type=int_at_least(2), default=defaults.num_classes, metavar="K",
                         help=f"number of classes (default {defaults.num_classes})")
-    parser.add_argument("--target", type=non_negative_int, default=defaults.target, metavar="T",
-                        help=f"correct class, 0-based (default {defaults.target})")
-    parser.add_argument("--swept", type=non_negative_int, nargs=2, default=defaults.swept, metavar=("I", "J"),
-                        help="the two logits to sweep, 0-based (default 0 1: y1 and y2)")
+    parser.add_argument("--target", type=integer, default=defaults.target + 1, metavar="T",
+                        help=f"the true class, numbered from 1 (default {defaults.target + 1})")
+    parser.add_argument("--swept", type=integer, nargs=2, default=[c + 1 for c in defaults.swept],
+                        metavar=("I", "J"), help="the two logits to sweep, numbered from 1 (default 1 2: z1 and z2)")
     parser.add_argument("--fixed", type=logit_float, nargs="+", default=[defaults.fixed], metavar="V",
                         help="value(s) of the other logits: one for all or one per class; -inf holds a class out "
                              f"(default {defaults.fixed})")
@@ -65,20 +67,22 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
     defaults = SurfaceConfig()
 
     k = args.classes
-    if args.target >= k:
-        raise UsageError(f"--target {args.target} is not a class: with --classes {k} the classes are 0 to {k - 1}")
-    swept = tuple(args.swept)
+    for name, numbers in (("--target", [args.target]), ("--swept", list(args.swept))):
+        # classes are numbered from 1 for the user, as on the page; the lab counts from 0
+        if not all(1 <= number <= k for number in numbers):
+            shown = numbers[0] if len(numbers) == 1 else " ".join(map(str, numbers))
+            raise UsageError(f"{name} {shown}: with --classes {k} the classes are numbered 1 to {k}")
+    target = args.target - 1
+    swept = tuple(c - 1 for c in args.swept)
     if swept[0] == swept[1]:
-        raise UsageError(f"--swept {swept[0]} {swept[1]} names the same logit twice; give two different classes")
-    if max(swept) >= k:
-        raise UsageError(f"--swept {swept[0]} {swept[1]}: with --classes {k} the classes are 0 to {k - 1}")
+        raise UsageError(f"--swept {args.swept[0]} {args.swept[1]} names the same logit twice; give two different classes")
     others = k - 2
     if len(args.fixed) not in (1, others):
         raise UsageError(f"--fixed takes one value or one per non-swept class ({others}), got {len(args.fixed)}: "
                          f"{tuple(args.fixed)}")
-    if args.target not in swept:
+    if target not in swept:
         held = [c for c in range(k) if c not in swept]
-        value = args.fixed[0] if len(args.fixed) == 1 else args.fixed[held.index(args.target)]
+        value = args.fixed[0] if len(args.fixed) == 1 else args.fixed[held.index(target)]
         if value == -math.inf:
             raise UsageError(f"--target {args.target} is held out by --fixed -inf (probability 0, every loss inf): "
                              "sweep it with --swept or give it a finite --fixed value")
@@ -94,7 +98,7 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
                           map_resolution=defaults.map_resolution if args.out is not None else 0, names=FLAGS)
     options: dict[str, Any] = {
         "num_classes": k,
-        "target": args.target,
+        "target": target,
         "swept": swept,
         "fixed": args.fixed[0] if len(args.fixed) == 1 else tuple(args.fixed),
         "limits": (lo, hi),
@@ -168,9 +172,9 @@ def summary(result: dict[str, Any], out_dir: str | None = None) -> str:
     default, or the point given with ``--start`` (then they are computed there, not at the corner).
     """
     setup = result["setup"]
-    names = setup["swept_names"]
+    names = [f"z{c + 1}" for c in setup["swept"]]  # the page's notation: logits z, numbered from 1
     steps = setup["steps"]
-    fixed = ", ".join(f"y{int(c) + 1} = {float(v):g}" for c, v in setup["fixed"].items())
+    fixed = ", ".join(f"z{int(c) + 1} = {float(v):g}" for c, v in setup["fixed"].items())
     at_corner = list(setup["start"]) == list(setup["corner"])
     where = "corner" if at_corner else "start"
     budget = ("no steps (--steps 0): only the start is evaluated" if steps == 0 else

@@ -4,7 +4,7 @@
 :func:`outlayer.experiments.compare`) and writes::
 
     DIR/index.html      the page: seven sections and the interactive explorer, inline CSS and JS
-    DIR/figures/*.png   the figures the page shows (the surface lab's also as SVG)
+    DIR/figures/*.svg   the figures the page shows, one file per panel (and each as PNG)
     DIR/data/*.json     every number the page shows, one file per section, also as CSV (path,value)
     DIR/.outlayer-report  the marker that makes DIR safe to replace next time
 
@@ -30,11 +30,16 @@ from typing import Any
 
 from outlayer._guards import check_network, check_output_dir
 from outlayer._io import atomic_write_text
-from outlayer.report._i18n import DEFAULT_LANGUAGE, T, check_language
+from outlayer.report._i18n import DEFAULT_LANGUAGE, Joined, T, check_language
 from outlayer.report._jobs import Plan, all_jobs, default_workers, make_plan, run_jobs
-from outlayer.report._page import Figure, Numbers, render_page
+from outlayer.report._page import Numbers, render_page
 from outlayer.report._progress import Progress
-from outlayer.report._sections import build_sections, notation_box
+from outlayer.report._sections import (
+    build_sections,
+    class_label,
+    figure_from,
+    notation_box,
+)
 from outlayer.report._write import MARKER, check_target, staged_folder, write_data
 
 __all__ = ["MARKER", "build_report", "canonical_command"]
@@ -112,11 +117,12 @@ def build_report(
         status.stage("labs done; writing the data files and the page")
         worked = results.pop("worked-example")
         results.update(worked["results"])
+        classes = Joined(tuple(class_label(name) for name in results["explain"]["classes"]))
         figures = {
-            "temperature": Figure(f"figures/{Path(worked['figures']['report_temperature']).stem}",
-                                  T("softmax.fig_temperature"), formats=("png",)),
-            "gradients": Figure(f"figures/{Path(worked['figures']['report_gradients']).stem}",
-                                T("loss.fig_gradients"), formats=("png",)),
+            "temperature": figure_from(worked["figures"], "report_temperature", T("softmax.fig_temperature", classes=classes)),
+            "gradients": figure_from(worked["figures"], "report_gradients",
+                                     T("loss.fig_gradients", classes=classes, first=class_label(results["explain"]["target"]),
+                                       second=class_label(results["explain-rabbit"]["target"]))),
         }
         run = {"command": canonical_command(out, plan), "run_time_s": time.perf_counter() - started, "workers": workers}
         main_config = results["gentle-sgd"]["config"]

@@ -167,7 +167,7 @@ def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
         explained = {name: explain(**kwargs) for name, kwargs in job.options["calls"].items()}
         built = {stem: getattr(_figures, function)([explained[name] for name in names])
                  for stem, (function, names) in job.figures.items()}
-        return {"results": explained, "figures": save_figures(built, figure_dir, formats=("png",))}
+        return {"results": explained, "figures": save_figures(built, figure_dir)}
     if job.kind == "surface":
         from outlayer.surface import run
 
@@ -178,7 +178,7 @@ def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
 
         probe = probes.measure(**job.options)
         built = {"adam_first_step": training.adam_first_step_figure(probe)}
-        return {**probe, "figures": save_figures(built, figure_dir, formats=("png",))}
+        return {**probe, "figures": save_figures(built, figure_dir)}
     if job.kind == "tuning":
         from outlayer.experiments import default_lr_table
         from outlayer.plots import training
@@ -189,7 +189,7 @@ def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
         built = {"lr_tuning": training.lr_tuning_figure(panels)}
         cells = {f"{init}-{optimizer}": table["tables"][optimizer][init] for init, optimizer in job.options["panels"]}
         return {"command": table["command"], "procedure": table["procedure"], "rates": table["rates"],
-                "cells": cells, "figures": save_figures(built, figure_dir, formats=("png",))}
+                "cells": cells, "figures": save_figures(built, figure_dir)}
     if job.kind != "compare":
         raise ValueError(f"unknown job kind {job.kind!r}")
     from outlayer.experiments import compare
@@ -199,7 +199,7 @@ def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
     slim = _slim_compare(result)
     built = {stem: getattr(training, function)(_subset(result, losses))
              for stem, (function, losses) in job.figures.items()}
-    slim["figures"] = save_figures(built, figure_dir, formats=("png",))
+    slim["figures"] = save_figures(built, figure_dir)
     return slim
 
 

@@ -115,7 +115,8 @@ def run(out_dir: str | None = None, **options: Any) -> dict[str, Any]:
         "settings": settings_of(config),
         "setup": {
             **plane.describe(),
-            "indexing": "0-based class indices; figures call the logits y1..yK",
+            "indexing": "0-based class indices; the figures, the report and the command line number classes "
+                        "and logits from 1 (z1..zK)",
             "swept_names": [f"y{plane.swept[0] + 1}", f"y{plane.swept[1] + 1}"],
             "limits": list(limits),
             "resolution": config.resolution,
