@@ -143,14 +143,17 @@ def test_one_dimensional_input_is_one_sample(reduction: str) -> None:
     torch.testing.assert_close(grad, expected_grad)
 
 
-def test_k_dimensional_input_falls_back_and_equals_torch() -> None:
+@numba_only
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_k_dimensional_input_runs_the_fused_kernel_and_equals_torch(reduction: str) -> None:
     generator = torch.Generator().manual_seed(7)
     logits = torch.randn(3, 5, 4, 2, generator=generator, dtype=torch.float64)
     target = torch.randint(0, 5, (3, 4, 2), generator=generator)
     target[0, 0, 0] = -100
-    for reduction in ("mean", "none"):
-        loss, expected, grad, expected_grad = _both(logits, target, reduction=reduction, label_smoothing=0.2)
-        assert type(loss.grad_fn).__name__ != "_FusedCrossEntropyBackward"
+    weight = torch.rand(5, generator=generator, dtype=torch.float64) + 0.1
+    for options in ({"label_smoothing": 0.2}, {"weight": weight, "label_smoothing": 0.1}):
+        loss, expected, grad, expected_grad = _both(logits, target, reduction=reduction, **options)
+        assert "_FusedCrossEntropyBackward" in str(loss.grad_fn) or "_FusedCrossEntropyBackward" in repr(loss.grad_fn.next_functions)
         torch.testing.assert_close(loss, expected)
         torch.testing.assert_close(grad, expected_grad)
 
