@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from outlayer.kernels import fused_available  # noqa: E402
-from outlayer.torch import CrossEntropyLoss, cross_entropy  # noqa: E402
+from outlayer.torch import CrossEntropyLoss, cross_entropy, linear_cross_entropy  # noqa: E402
 from outlayer.torch import _ce  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not fused_available(), reason="numba is not installed: the fused path does not exist")
@@ -369,3 +369,124 @@ def test_probability_targets_with_ignore_index_are_refused() -> None:
         F.cross_entropy(logits, probabilities, ignore_index=1)  # PyTorch's answer
     with pytest.raises(ValueError, match=r"ignore_index=1 applies to class-id targets only"):
         cross_entropy(logits, probabilities, ignore_index=1)
+
+
+# ------------------------------------------------------------------------------------------------
+# linear_cross_entropy: the same claims against the naive F.cross_entropy(h @ W.T + b, y).
+# ------------------------------------------------------------------------------------------------
+def _linear_case(dtype: torch.dtype = torch.float64, seed: int = 0, n: int = 5, d: int = 3, v: int = 4):
+    gen = torch.Generator().manual_seed(seed)
+    hidden = torch.randn(n, d, generator=gen, dtype=torch.float64).to(dtype)
+    weight = torch.randn(v, d, generator=gen, dtype=torch.float64).to(dtype)
+    bias = torch.randn(v, generator=gen, dtype=torch.float64).to(dtype)
+    target = torch.randint(0, v, (n,), generator=gen)
+    target[1] = -100
+    class_weight = (torch.rand(v, generator=gen, dtype=torch.float64) + 0.5).to(dtype)
+    return hidden, weight, bias, target, class_weight
+
+
+def _linear_fns(target, class_weight, reduction, chunk_size=2):
+    def ours(h, w, b):
+        return linear_cross_entropy(h, w, target, bias=b, class_weight=class_weight, label_smoothing=0.1, reduction=reduction, chunk_size=chunk_size)
+
+    def naive(h, w, b):
+        return F.cross_entropy(h @ w.T + b, target, weight=class_weight, label_smoothing=0.1, reduction=reduction)
+
+    return ours, naive
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_linear_gradcheck_and_gradgradcheck_pass_in_float64(reduction: str) -> None:
+    hidden, weight, bias, target, class_weight = _linear_case()
+    ours, _ = _linear_fns(target, class_weight, reduction)
+    leaves = tuple(t.clone().requires_grad_() for t in (hidden, weight, bias))
+    assert "_LinearCrossEntropyBackward" in _graph_names(ours(*leaves))
+    assert torch.autograd.gradcheck(ours, leaves)
+    assert torch.autograd.gradgradcheck(ours, leaves)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_linear_gradient_penalty_on_every_parameter_equals_naive(dtype: torch.dtype) -> None:
+    hidden, weight, bias, target, class_weight = _linear_case(dtype, seed=1, n=9, d=4, v=6)
+
+    def penalised(loss_fn):
+        leaves = [t.clone().requires_grad_() for t in (hidden, weight, bias)]
+        loss = loss_fn(*leaves)
+        grads = torch.autograd.grad(loss, leaves, create_graph=True)
+        total = loss + sum((g**2).sum() for g in grads)
+        return torch.autograd.grad(total, leaves)
+
+    ours, naive = _linear_fns(target, class_weight, "mean", chunk_size=4)
+    tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 1e-10, "atol": 1e-12}
+    for got, expected in zip(penalised(ours), penalised(naive)):
+        torch.testing.assert_close(got, expected, **tolerance)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_linear_torch_func_grad_hessian_jvp_and_vmap_equal_naive(reduction: str) -> None:
+    hidden, weight, bias, target, class_weight = _linear_case(seed=2)
+    ours, naive = _linear_fns(target, class_weight, reduction)
+
+    def summed(fn):
+        return lambda h, w, b: fn(h, w, b).sum()
+
+    primals = (hidden, weight, bias)
+    tangents = tuple(torch.randn_like(t) for t in primals)
+    for got, expected in zip(torch.func.grad(summed(ours), argnums=(0, 1, 2))(*primals), torch.func.grad(summed(naive), argnums=(0, 1, 2))(*primals)):
+        torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(torch.func.hessian(summed(ours), argnums=1)(*primals), torch.func.hessian(summed(naive), argnums=1)(*primals))
+    torch.testing.assert_close(torch.func.jvp(summed(ours), primals, tangents), torch.func.jvp(summed(naive), primals, tangents))
+    batch = torch.randn(3, *hidden.shape, dtype=hidden.dtype)
+    torch.testing.assert_close(torch.vmap(ours, in_dims=(0, None, None))(batch, weight, bias), torch.vmap(naive, in_dims=(0, None, None))(batch, weight, bias))
+
+
+def test_linear_per_sample_weight_gradients_with_vmap_of_grad_equal_naive() -> None:
+    hidden, weight, _, target, _ = _linear_case(seed=3)
+    target = target.clamp(min=0)
+
+    def per_sample(loss_fn):
+        return torch.vmap(torch.func.grad(lambda w, h, y: loss_fn(h[None], w, y[None])), in_dims=(None, 0, 0))(weight, hidden, target)
+
+    got = per_sample(lambda h, w, y: linear_cross_entropy(h, w, y))
+    torch.testing.assert_close(got, per_sample(lambda h, w, y: F.cross_entropy(h @ w.T, y)))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_linear_torch_compile_fullgraph_has_no_graph_break_and_equals_naive(reduction: str) -> None:
+    hidden, weight, bias, target, class_weight = _linear_case(torch.float32, seed=4)
+    ours, naive = _linear_fns(target, class_weight, reduction)
+    torch._dynamo.reset()
+
+    def loss_fn(h, w, b):
+        return ours(h, w, b).sum()
+
+    leaves = [t.clone().requires_grad_() for t in (hidden, weight, bias)]
+    explanation = torch._dynamo.explain(loss_fn)(*leaves)
+    assert explanation.graph_count == 1 and explanation.graph_break_count == 0, explanation.break_reasons
+    compiled = torch.compile(loss_fn, fullgraph=True, backend="aot_eager")
+    loss = compiled(*leaves)
+    loss.backward()
+    reference = [t.clone().requires_grad_() for t in (hidden, weight, bias)]
+    expected = naive(*reference).sum()
+    expected.backward()
+    torch.testing.assert_close(loss, expected)
+    for got, want in zip(leaves, reference):
+        torch.testing.assert_close(got.grad, want.grad)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
+def test_linear_under_cpu_autocast_has_the_loss_dtype_and_gradients_of_naive(dtype: torch.dtype) -> None:
+    hidden, weight, bias, target, _ = _linear_case(dtype, seed=5, n=16, d=8, v=12)
+    ours_leaves = [t.clone().requires_grad_() for t in (hidden, weight, bias)]
+    naive_leaves = [t.clone().requires_grad_() for t in (hidden, weight, bias)]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours = linear_cross_entropy(ours_leaves[0], ours_leaves[1], target, bias=ours_leaves[2])
+        naive = F.cross_entropy(F.linear(naive_leaves[0], naive_leaves[1], naive_leaves[2]), target)
+    assert ours.dtype == naive.dtype
+    ours.backward()
+    naive.backward()
+    tolerance = {"rtol": 1e-10, "atol": 1e-12} if dtype == torch.float64 else {"rtol": 2e-2, "atol": 1e-2}
+    torch.testing.assert_close(ours, naive, **tolerance)
+    for got, want in zip(ours_leaves, naive_leaves):
+        assert got.grad.dtype == want.grad.dtype == dtype
+        torch.testing.assert_close(got.grad, want.grad, **tolerance)
