@@ -18,14 +18,15 @@ from __future__ import annotations
 from typing import Any
 
 from outlayer._array_api import (
-    device_of,
-    isdtype,
     as_float,
     asarray_like,
     check_temperature,
+    device_of,
+    isdtype,
     normalize_axis,
     require_logits,
 )
+from outlayer._validate import InputError
 
 __all__ = ["log_sigmoid", "log_softmax", "logsumexp", "sigmoid", "softmax"]
 
@@ -43,11 +44,11 @@ def _prepare(x: Array, temperature: float, where: Array | None) -> tuple[Array, 
     if where is not None:
         mask = asarray_like(where, z, xp)
         if not isdtype(mask.dtype, "bool", xp):
-            raise ValueError(f"where must be a boolean mask, got dtype {mask.dtype}")
+            raise InputError(f"where must be a boolean mask, got dtype {mask.dtype}")
         try:
             mask = xp.broadcast_to(mask, z.shape)
         except (ValueError, RuntimeError) as exc:
-            raise ValueError(f"where of shape {tuple(mask.shape)} does not broadcast to {tuple(z.shape)}") from exc
+            raise InputError(f"where of shape {tuple(mask.shape)} does not broadcast to {tuple(z.shape)}") from exc
         z = xp.where(mask, z, NEG_INF)
     return z, xp, out_dtype
 

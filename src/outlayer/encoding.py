@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from outlayer._array_api import array_namespace, as_ints, asarray_like, default_float, first_index, format_index
+from outlayer._validate import InputError
 
 __all__ = ["LabelCoder", "NotFittedError", "one_hot"]
 
@@ -44,23 +45,23 @@ def one_hot(
     xp = array_namespace(labels)
     ids = as_ints(labels, xp)
     if out_of_range not in ("error", "zeros"):
-        raise ValueError(f"out_of_range must be 'error' or 'zeros', got {out_of_range!r}")
+        raise InputError(f"out_of_range must be 'error' or 'zeros', got {out_of_range!r}")
     if num_classes is None:
         if any(int(n) == 0 for n in ids.shape):
-            raise ValueError("cannot infer num_classes from empty labels; pass num_classes")
+            raise InputError("cannot infer num_classes from empty labels; pass num_classes")
         num_classes = max(int(xp.max(ids)) + 1, 1)
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+        raise InputError(f"num_classes must be a positive integer, got {num_classes!r}")
     num_classes = int(num_classes)
     bad = (ids < 0) | (ids >= num_classes)
     if out_of_range == "error" and bool(xp.any(bad)):
         index = first_index(bad, xp)
         value = int(ids[index])
         where = f" at index {format_index(index)}" if index else ""
-        raise ValueError(f"label {value}{where} is out of range for num_classes={num_classes}")
+        raise InputError(f"label {value}{where} is out of range for num_classes={num_classes}")
     out_ndim = ids.ndim + 1
     if not -out_ndim <= axis < out_ndim:
-        raise ValueError(f"axis {axis} is out of range for a one-hot output with {out_ndim} dimension(s)")
+        raise InputError(f"axis {axis} is out of range for a one-hot output with {out_ndim} dimension(s)")
     classes = asarray_like(list(range(num_classes)), ids, xp, dtype=xp.int64)
     hot = ids[..., None] == classes  # out-of-range ids match no class: all-zero rows
     result = xp.astype(hot, default_float(xp) if dtype is None else dtype)
@@ -100,21 +101,21 @@ class LabelCoder:
             classes = list(self.classes)
             if len(set(classes)) != len(classes):
                 duplicate = next(c for i, c in enumerate(classes) if c in classes[:i])
-                raise ValueError(f"classes contain {duplicate!r} more than once")
+                raise InputError(f"classes contain {duplicate!r} more than once")
             known = set(classes)
             for i, label in enumerate(values):
                 if label not in known:
-                    raise ValueError(f"unknown label {label!r} at index {i}: not in the given classes")
+                    raise InputError(f"unknown label {label!r} at index {i}: not in the given classes")
         else:
             if self.ordered:
-                raise ValueError("ordered=True needs the classes in their order: pass classes=[...]")
+                raise InputError("ordered=True needs the classes in their order: pass classes=[...]")
             if not values:
-                raise ValueError("cannot fit a LabelCoder on no labels")
+                raise InputError("cannot fit a LabelCoder on no labels")
             try:
                 classes = sorted(set(values))
             except TypeError as exc:
                 kinds = sorted({type(v).__name__ for v in values})
-                raise ValueError(f"labels of mixed types ({', '.join(kinds)}) cannot be sorted; pass classes=[...]") from exc
+                raise InputError(f"labels of mixed types ({', '.join(kinds)}) cannot be sorted; pass classes=[...]") from exc
         self.classes_ = _object_array(classes)
         self.n_classes_ = len(classes)
         self._index_ = {label: i for i, label in enumerate(classes)}
@@ -134,7 +135,7 @@ class LabelCoder:
             try:
                 ids[i] = self._index_[label]
             except (KeyError, TypeError):
-                raise ValueError(f"unknown label {label!r} at index {i}; known: {_short(self.classes_)}") from None
+                raise InputError(f"unknown label {label!r} at index {i}; known: {_short(self.classes_)}") from None
         return ids
 
     def one_hot(self, labels: Iterable[Hashable], *, dtype: Any = np.float64) -> np.ndarray:
@@ -153,7 +154,7 @@ class LabelCoder:
         values = np.asarray(ids_or_probs)
         if values.dtype.kind == "f" and values.ndim == 2 and values.shape[1] == self.n_classes_:
             if not np.all(np.isfinite(values)):
-                raise ValueError("probability rows must be finite")
+                raise InputError("probability rows must be finite")
             ids = np.argmax(values, axis=-1)
         else:
             ids = as_ints(values, np, name="ids")
@@ -161,7 +162,7 @@ class LabelCoder:
             if np.any(bad):
                 index = first_index(bad, np)
                 where = f" at index {format_index(index)}" if index else ""
-                raise ValueError(f"id {int(ids[index])}{where} is out of range for {self.n_classes_} classes")
+                raise InputError(f"id {int(ids[index])}{where} is out of range for {self.n_classes_} classes")
         return self.classes_[ids]
 
     def decode_scalar(self, values: Array) -> np.ndarray:
@@ -170,12 +171,12 @@ class LabelCoder:
         values = np.asarray(values, dtype=np.float64)
         if not np.all(np.isfinite(values)):
             index = first_index(~np.isfinite(values), np)
-            raise ValueError(f"scalar predictions must be finite, got {values[index]} at index {format_index(index)}")
+            raise InputError(f"scalar predictions must be finite, got {values[index]} at index {format_index(index)}")
         return self.classes_[np.clip(np.rint(values), 0, self.n_classes_ - 1).astype(np.int64)]
 
     def _require_ordered(self, method: str) -> None:
         if not self.ordered:
-            raise ValueError(
+            raise InputError(
                 f"{method} implies the classes are ordered; create LabelCoder(classes=[...], ordered=True) for ordinal classes"
             )
         self._check_fitted()
@@ -189,10 +190,10 @@ class LabelCoder:
 
 def _label_list(labels: Iterable[Hashable]) -> list[Hashable]:
     if isinstance(labels, (str, bytes)):
-        raise ValueError(f"labels must be a sequence of labels, got the single string {labels!r}")
+        raise InputError(f"labels must be a sequence of labels, got the single string {labels!r}")
     if isinstance(labels, np.ndarray):
         if labels.ndim != 1:
-            raise ValueError(f"labels must be one-dimensional, got shape {labels.shape}")
+            raise InputError(f"labels must be one-dimensional, got shape {labels.shape}")
         return labels.tolist()
     return list(labels)
 
