@@ -58,6 +58,24 @@ def pick(x: Array, ids: Array, xp: ModuleType) -> Array:
     return xp.take_along_axis(x, ids[:, None], axis=1)[:, 0]
 
 
+def stop_gradient(x: Array, xp: ModuleType) -> Array:
+    """``x`` as a constant for the array library's autograd (torch: ``detach``; JAX: ``stop_gradient``).
+
+    For a value the result provably does not depend on, such as a max-shift, so that autograd
+    does not differentiate through it (the terms it would add cancel, in rounding error).
+    """
+    if xp is np:
+        return x
+    detach = getattr(x, "detach", None)
+    if callable(detach):  # torch
+        return detach()
+    if type(x).__module__.split(".")[0] in ("jax", "jaxlib"):
+        import jax
+
+        return jax.lax.stop_gradient(x)
+    return x
+
+
 def device_of(x: Array, xp: ModuleType) -> Any:
     if xp is np:
         return None

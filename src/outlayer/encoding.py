@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from outlayer._array_api import array_namespace, as_ints, asarray_like, default_float, first_index, format_index
-from outlayer._validate import InputError
+from outlayer._validate import InputError, refuse_masked
 
 __all__ = ["LabelCoder", "NotFittedError", "one_hot"]
 
@@ -95,30 +95,41 @@ class LabelCoder:
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, labels: Iterable[Hashable]) -> LabelCoder:
-        """Learn the classes (or check ``labels`` against the given ones). Returns self."""
+        """Learn the classes (or check ``labels`` against the given ones). Returns self.
+
+        NaN labels are one class (every NaN is the same missing value), sorted after the others,
+        as scikit-learn's ``LabelEncoder`` does; ``nan != nan`` would otherwise make each NaN a
+        class of its own, in an order that varies between runs.
+        """
         values = _label_list(labels)
         if self.classes is not None:
             classes = list(self.classes)
-            if len(set(classes)) != len(classes):
-                duplicate = next(c for i, c in enumerate(classes) if c in classes[:i])
+            keys = [_key(c) for c in classes]
+            if len(set(keys)) != len(keys):
+                duplicate = next(c for i, c in enumerate(classes) if keys[i] in keys[:i])
                 raise InputError(f"classes contain {duplicate!r} more than once")
-            known = set(classes)
+            known = set(keys)
             for i, label in enumerate(values):
-                if label not in known:
+                if _key(label) not in known:
                     raise InputError(f"unknown label {label!r} at index {i}: not in the given classes")
         else:
             if self.ordered:
                 raise InputError("ordered=True needs the classes in their order: pass classes=[...]")
             if not values:
                 raise InputError("cannot fit a LabelCoder on no labels")
+            distinct = {_key(v): v for v in values}
+            has_nan = _NAN in distinct
+            distinct.pop(_NAN, None)
             try:
-                classes = sorted(set(values))
+                classes = sorted(distinct.values())
             except TypeError as exc:
                 kinds = sorted({type(v).__name__ for v in values})
                 raise InputError(f"labels of mixed types ({', '.join(kinds)}) cannot be sorted; pass classes=[...]") from exc
+            if has_nan:
+                classes.append(float("nan"))
         self.classes_ = _object_array(classes)
         self.n_classes_ = len(classes)
-        self._index_ = {label: i for i, label in enumerate(classes)}
+        self._index_ = {_key(label): i for i, label in enumerate(classes)}
         return self
 
     def _check_fitted(self) -> None:
@@ -133,7 +144,7 @@ class LabelCoder:
         ids = np.empty(len(values), dtype=np.int64)
         for i, label in enumerate(values):
             try:
-                ids[i] = self._index_[label]
+                ids[i] = self._index_[_key(label)]
             except (KeyError, TypeError):
                 raise InputError(f"unknown label {label!r} at index {i}; known: {_short(self.classes_)}") from None
         return ids
@@ -149,12 +160,22 @@ class LabelCoder:
 
     # -- numbers -> labels -------------------------------------------------------------------------
     def decode(self, ids_or_probs: Array) -> np.ndarray:
-        """Labels for integer ids (any shape) or for probability rows (N, K), by argmax."""
+        """Labels for integer ids (any shape) or for probability rows (N, K), by argmax.
+
+        A 2-D float array is always read as probability rows: its width must be K (a float row of
+        the wrong width is refused, never read as whole-number ids).
+        """
         self._check_fitted()
+        refuse_masked(ids_or_probs, "ids_or_probs")
         values = np.asarray(ids_or_probs)
-        if values.dtype.kind == "f" and values.ndim == 2 and values.shape[1] == self.n_classes_:
+        if values.dtype.kind == "f" and values.ndim == 2:
+            if values.shape[1] != self.n_classes_:
+                raise InputError(
+                    f"probability rows must have {self.n_classes_} columns (one per class), got shape {values.shape}"
+                )
             if not np.all(np.isfinite(values)):
-                raise InputError("probability rows must be finite")
+                index = first_index(~np.isfinite(values), np)
+                raise InputError(f"probability rows must be finite, got {values[index]} at index {format_index(index)}")
             ids = np.argmax(values, axis=-1)
         else:
             ids = as_ints(values, np, name="ids")
@@ -198,11 +219,28 @@ def _label_list(labels: Iterable[Hashable]) -> list[Hashable]:
     return list(labels)
 
 
+class _NanKey:
+    """The one dictionary key of every NaN label (``nan != nan``, so NaNs cannot key a dict themselves)."""
+
+    def __repr__(self) -> str:
+        return "nan"
+
+
+_NAN = _NanKey()
+
+
+def _key(label: Hashable) -> Hashable:
+    """``label`` itself, or :data:`_NAN` for any float NaN (Python, NumPy float16/32/64)."""
+    if isinstance(label, (float, np.floating)) and label != label:
+        return _NAN
+    return label
+
+
 def _object_array(classes: list[Hashable]) -> np.ndarray:
     """Classes as a 1-D array: a plain dtype when NumPy infers one (ints, strings), object otherwise."""
     try:
         array = np.asarray(classes)
-        if array.ndim == 1 and array.tolist() == classes:
+        if array.ndim == 1 and [_key(c) for c in array.tolist()] == [_key(c) for c in classes]:
             return array
     except (ValueError, TypeError):
         pass
