@@ -14,11 +14,13 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from outlayer.kernels import fused_available  # noqa: E402
+from outlayer import _dispatch  # noqa: E402
+from outlayer._validate import InputError  # noqa: E402
 from outlayer.torch import CrossEntropyLoss, cross_entropy, linear_cross_entropy  # noqa: E402
 from outlayer.torch import _ce  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not fused_available(), reason="numba is not installed: the fused path does not exist")
+pytestmark = pytest.mark.skipif(not _dispatch.numba_usable(), reason="numba is not installed: the kernel path does not exist")
+IMPLS = ["numba", "reference"]  # the kernel op and the core on torch tensors (small inputs' "auto")
 
 OPTIONS = {
     "plain": {},
@@ -78,29 +80,31 @@ def test_gradient_penalty_through_the_fused_path_keeps_the_logits_term() -> None
     def penalised(loss_fn):
         weight = weight0.clone().requires_grad_()
         loss = loss_fn(hidden @ weight.T, target)
-        assert loss_fn is F.cross_entropy or _runs_fused(loss)
+        assert (loss_fn is F.cross_entropy) != _runs_fused(loss)
         (grad,) = torch.autograd.grad(loss, weight, create_graph=True)
         (total,) = torch.autograd.grad(loss + (grad**2).sum(), weight)
         (first_order,) = torch.autograd.grad(loss_fn(hidden @ weight.T, target), weight)
         return total, first_order
 
-    ours, first_order = penalised(cross_entropy)
+    ours, first_order = penalised(lambda z, y: cross_entropy(z, y, impl="numba"))
     expected, _ = penalised(F.cross_entropy)
     torch.testing.assert_close(ours, expected, rtol=1e-12, atol=1e-14)
     assert (ours - first_order).abs().max() > 1e-2  # the penalty's own term is there, not lost
 
 
-@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-@pytest.mark.parametrize("options", sorted(OPTIONS))
-@pytest.mark.parametrize("shape", ["2d", "1d", "kdim"])
-def test_gradcheck_and_gradgradcheck_pass_on_the_fused_paths_in_float64(shape: str, options: str, reduction: str) -> None:
+GRADGRAD_CASES = [("2d", "plain", "mean")] + [(shape, "weight-ignore-smoothing", r) for shape in ("2d", "1d", "kdim") for r in ("mean", "sum", "none")]
+
+
+@pytest.mark.parametrize(("shape", "options", "reduction"), GRADGRAD_CASES)
+@pytest.mark.parametrize("impl", IMPLS)
+def test_gradcheck_and_gradgradcheck_pass_on_every_path_in_float64(impl: str, shape: str, options: str, reduction: str) -> None:
     logits, target, weight = _case(shape)
     leaf = logits.clone().requires_grad_()
 
     def loss_fn(z: torch.Tensor) -> torch.Tensor:
-        return cross_entropy(z, target, reduction=reduction, **_options(options, weight))
+        return cross_entropy(z, target, reduction=reduction, impl=impl, **_options(options, weight))
 
-    assert _runs_fused(loss_fn(leaf))
+    assert _runs_fused(loss_fn(leaf)) == (impl == "numba")
     assert torch.autograd.gradcheck(loss_fn, (leaf,))
     assert torch.autograd.gradgradcheck(loss_fn, (leaf,))
 
@@ -128,7 +132,7 @@ def test_double_backward_in_low_precision_equals_torch_on_the_widened_logits(dty
         (hv,) = torch.autograd.grad((grad * vector.to(grad.dtype)).sum(), z)
         return grad.detach(), hv
 
-    grad, hv = hessian_vector(cross_entropy, logits, weight)
+    grad, hv = hessian_vector(lambda *a, **k: cross_entropy(*a, impl="numba", **k), logits, weight)
     expected_grad, expected_hv = hessian_vector(F.cross_entropy, logits.float(), weight.float())
     assert grad.dtype == hv.dtype == dtype
     tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 2**-7, "atol": 1e-3}
@@ -139,7 +143,7 @@ def test_double_backward_in_low_precision_equals_torch_on_the_widened_logits(dty
 def test_second_backward_through_a_retained_graph_equals_the_first() -> None:
     logits, target, weight = _case("2d")
     leaf = logits.clone().requires_grad_()
-    loss = cross_entropy(leaf, target, weight=weight) * 3.0
+    loss = cross_entropy(leaf, target, weight=weight, impl="numba") * 3.0
     (first,) = torch.autograd.grad(loss, leaf, retain_graph=True)
     (second,) = torch.autograd.grad(loss, leaf, create_graph=True)  # then the differentiable branch
     torch.testing.assert_close(first, second, rtol=1e-12, atol=1e-15)
@@ -159,7 +163,7 @@ def test_first_order_backward_hands_over_the_kernel_buffer_without_a_copy(monkey
     for shape in ("2d", "1d"):
         logits, target, _ = _case(shape, torch.float32)
         leaf = logits.clone().requires_grad_()
-        cross_entropy(leaf, target).backward()
+        cross_entropy(leaf, target, impl="numba").backward()
         assert leaf.grad.data_ptr() == addresses[-1]
     assert len(addresses) == 2
 
@@ -170,7 +174,7 @@ def test_first_order_backward_hands_over_the_kernel_buffer_without_a_copy(monkey
 def test_in_place_refuses_create_graph_with_a_clear_error() -> None:
     logits, target, _ = _case("2d")
     leaf = logits.clone().requires_grad_()
-    loss = cross_entropy(leaf, target, inplace=True)
+    loss = cross_entropy(leaf, target, inplace=True, impl="numba")
     with pytest.raises(RuntimeError, match="inplace=True overwrote the logits.*pass inplace=False"):
         torch.autograd.grad(loss, leaf, create_graph=True)
 
@@ -187,13 +191,13 @@ def test_in_place_first_order_still_equals_torch_and_reuses_the_logits_memory() 
     F.cross_entropy(expected, target, weight=weight, label_smoothing=0.1).backward()
     flat, flat_target = _case("2d")[:2]
     leaf = flat.clone().requires_grad_()
-    cross_entropy(leaf, flat_target, inplace=True).backward()
+    cross_entropy(leaf, flat_target, inplace=True, impl="numba").backward()
     assert leaf.grad.data_ptr() == leaf.data_ptr()
     reference = flat.clone().requires_grad_()
     F.cross_entropy(reference, flat_target).backward()
     torch.testing.assert_close(leaf.grad, reference.grad)
     kdim = logits.clone().requires_grad_()  # K-dim in place works on the row copy: still right
-    cross_entropy(kdim, target, weight=weight, label_smoothing=0.1, inplace=True).backward()
+    cross_entropy(kdim, target, weight=weight, label_smoothing=0.1, inplace=True, impl="numba").backward()
     torch.testing.assert_close(kdim.grad, expected.grad)
 
 
@@ -202,12 +206,13 @@ def test_in_place_first_order_still_equals_torch_and_reuses_the_logits_memory() 
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("shape", ["2d", "1d", "kdim"])
-def test_torch_func_grad_hessian_and_jvp_equal_torch(shape: str, reduction: str) -> None:
+@pytest.mark.parametrize("impl", IMPLS)
+def test_torch_func_grad_hessian_and_jvp_equal_torch(impl: str, shape: str, reduction: str) -> None:
     logits, target, weight = _case(shape)
     options = _options("weight-ignore-smoothing", weight)
 
     def ours(z):
-        return cross_entropy(z, target, reduction=reduction, **options).sum()
+        return cross_entropy(z, target, reduction=reduction, impl=impl, **options).sum()
 
     def theirs(z):
         return F.cross_entropy(z, target, reduction=reduction, **options).sum()
@@ -275,6 +280,7 @@ def _compiled_equals_torch(shape: str, backend: str) -> None:
 
     explanation = torch._dynamo.explain(loss_fn)(logits.clone().requires_grad_(), target)
     assert explanation.graph_count == 1 and explanation.graph_break_count == 0, explanation.break_reasons
+    assert "outlayer.cross_entropy_fused" in explanation.graphs[0].code  # the kernel, small as the input is
     compiled = torch.compile(loss_fn, fullgraph=True, backend=backend)
     ours, theirs = logits.clone().requires_grad_(), logits.clone().requires_grad_()
     loss = compiled(ours, target)
@@ -313,21 +319,23 @@ def test_torch_compile_ignores_inplace_and_still_equals_torch() -> None:
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float64])
 @pytest.mark.parametrize("autocast_dtype", [torch.bfloat16, torch.float16])
-def test_loss_dtype_under_cpu_autocast_matches_torch(dtype: torch.dtype, autocast_dtype: torch.dtype) -> None:
+@pytest.mark.parametrize("impl", IMPLS)
+def test_loss_dtype_under_cpu_autocast_matches_torch(impl: str, dtype: torch.dtype, autocast_dtype: torch.dtype) -> None:
     logits, target, weight = _case("2d", dtype)
     for options in ({}, {"weight": weight}):
         with torch.autocast("cpu", dtype=autocast_dtype):
-            ours = cross_entropy(logits, target, **options)
+            ours = cross_entropy(logits, target, impl=impl, **options)
             theirs = F.cross_entropy(logits, target, **options)
         assert ours.dtype == theirs.dtype
         torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
 
 
-def test_autocast_gradient_reaches_low_precision_logits_in_their_dtype() -> None:
+@pytest.mark.parametrize("impl", IMPLS)
+def test_autocast_gradient_reaches_low_precision_logits_in_their_dtype(impl: str) -> None:
     logits, target, _ = _case("2d", torch.bfloat16)
     ours, theirs = logits.clone().requires_grad_(), logits.clone().requires_grad_()
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        cross_entropy(ours, target).backward()
+        cross_entropy(ours, target, impl=impl).backward()
         F.cross_entropy(theirs, target).backward()
     assert ours.grad.dtype == theirs.grad.dtype == torch.bfloat16
     torch.testing.assert_close(ours.grad, theirs.grad)
@@ -358,8 +366,9 @@ def test_a_fractional_ignore_index_is_refused_not_truncated(shape: str) -> None:
     logits, target, _ = _case(shape)
     with pytest.raises(TypeError):
         F.cross_entropy(logits, target, ignore_index=1.5)  # PyTorch's answer
-    with pytest.raises(ValueError, match=r"ignore_index=1\.5 must be an integer"):
-        cross_entropy(logits, target, ignore_index=1.5)
+    for impl in IMPLS:
+        with pytest.raises(InputError, match=r"ignore_index must be an integer, got 1\.5"):
+            cross_entropy(logits, target, ignore_index=1.5, impl=impl)
 
 
 def test_probability_targets_with_ignore_index_are_refused() -> None:
@@ -367,8 +376,9 @@ def test_probability_targets_with_ignore_index_are_refused() -> None:
     probabilities = torch.softmax(torch.randn_like(logits), dim=1)
     with pytest.raises(RuntimeError, match="ignore_index is not supported"):
         F.cross_entropy(logits, probabilities, ignore_index=1)  # PyTorch's answer
-    with pytest.raises(ValueError, match=r"ignore_index=1 applies to class-id targets only"):
+    with pytest.raises(InputError, match=r"ignore_index must be None with probability targets .*got 1"):
         cross_entropy(logits, probabilities, ignore_index=1)
+    torch.testing.assert_close(cross_entropy(logits, probabilities, ignore_index=-5), F.cross_entropy(logits, probabilities, ignore_index=-5))
 
 
 # ------------------------------------------------------------------------------------------------

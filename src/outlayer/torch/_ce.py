@@ -1,17 +1,23 @@
 """``cross_entropy`` / ``CrossEntropyLoss``: drop-ins for PyTorch's, on outlayer's fused kernels.
 
-Which code runs (:func:`_backend`, the one place that chooses):
+Which code runs is :func:`outlayer._dispatch.choose_impl`'s decision (the one predicate of every
+caller), asked from :func:`_backend`; ``impl=`` passes an explicit request through:
 
-* ``"fused"``: integer class ids with float32 / float64 / bfloat16 logits on the CPU (numba
-  installed), or float32 / bfloat16 / float16 on CUDA (Triton installed), of any shape
-  ``(V,)``, ``(N, V)`` or ``(N, V, d1, ...)``. The kernel is the ``torch.library`` custom op
-  ``outlayer::cross_entropy_fused``: loss and gradient in one sweep (bfloat16 widened to
-  float32 in registers, the gradient rounded back). K-dimensional input is moved to ``(M, V)``
-  rows first (one copy), so every shape runs the same kernel and has the same policies.
-* ``"reference"``: anything else (probability targets, float16 on the CPU, no numba or Triton):
-  the core's array-API :func:`outlayer.losses.cross_entropy` on the torch tensors, with autograd.
+* ``"numba"`` (CPU: float32 / float64 / bfloat16 logits, at least ``FUSED_MIN_ELEMENTS`` of them,
+  integer class ids, numba installed) or ``"triton"`` (CUDA: float32 / bfloat16 / float16, Triton
+  installed): the ``torch.library`` custom op ``outlayer::cross_entropy_fused``, loss and gradient
+  in one sweep (bfloat16 widened to float32 in registers, the gradient rounded back). ``(V,)``,
+  ``(N, V)`` and ``(N, V, d1, ...)`` logits all run it, the last as ``(M, V)`` rows (one copy).
+  Under ``torch.compile`` or a ``torch.func`` transform the size threshold is dropped, since only
+  the op can be traced or batched.
+* ``"reference"``: anything else (probability targets, float16 on the CPU, small inputs, no numba
+  or Triton): the core's array-API :func:`outlayer.losses.cross_entropy` on the torch tensors.
 
-A real PyTorch citizen on the fused path:
+Every path accepts and refuses the same inputs, with the core's messages (:mod:`outlayer._validate`):
+options and shapes at this boundary, class ids and weights inside the op (so compiled graphs and
+vmap keep them), NaN / +inf logits in the kernel's max pass.
+
+A real PyTorch citizen on the kernel path:
 
 * backward hands over the stored gradient (no sweep, no new buffer, ``loss.backward()``), and
   with ``create_graph=True`` recomputes it in differentiable torch operations from the saved
@@ -27,16 +33,16 @@ cross_entropy_fused_``, which mutates its input): no (N, V) buffer at all, but n
 differentiate twice, so ``create_graph=True`` and ``torch.func`` raise. Under ``torch.compile``
 it is ignored (compiled graphs are functional: the out-of-place op runs).
 
-Semantics are the core's, which match ``torch.nn.functional.cross_entropy`` except in two
-deliberate places: a ``"mean"`` over nothing (every target ignored, zero total weight, empty
-batch) is 0 with a zero gradient (PyTorch: NaN), and label smoothing spreads its mass only over
-classes with a finite logit (PyTorch spreads it onto -inf logits too and returns inf).
-``size_average`` and ``reduce`` (deprecated in PyTorch since 0.4) are refused.
+Semantics are the core's, which match ``torch.nn.functional.cross_entropy`` except where the
+README's policy table says: NaN / +inf logits and negative class weights are refused; a ``"mean"``
+over nothing (every target ignored, zero total weight, empty batch) is 0 with a zero gradient
+(PyTorch: NaN); label smoothing spreads its mass only over classes with a finite logit (PyTorch
+spreads it onto -inf logits too and returns inf). ``size_average`` and ``reduce`` (deprecated in
+PyTorch since 0.4) are refused.
 """
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import torch
@@ -46,38 +52,43 @@ from outlayer.torch import _grad
 
 __all__ = ["CrossEntropyLoss", "cross_entropy"]
 
-_REDUCTIONS = ("mean", "sum", "none")
-_FUSED_CPU_DTYPES = (torch.float32, torch.float64, torch.bfloat16)
-_FUSED_CUDA_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 _NUMPY_DTYPES = {torch.float32: "float32", torch.float64: "float64"}
-_INTEGER_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
 
 # ------------------------------------------------------------------------------------------------
-# Backend choice: the one place.
+# Backend choice: outlayer._dispatch's one predicate, asked from one function.
 # ------------------------------------------------------------------------------------------------
-def _backend(input: Tensor, target: Tensor, weight: Tensor | None) -> str:
-    """``"fused"`` (the kernel op) or ``"reference"`` (the core on torch tensors)."""
-    if target.dtype not in _INTEGER_DTYPES or target.dim() != input.dim() - 1:
-        return "reference"
-    if weight is not None and (weight.dim() != 1 or weight.device != input.device):
-        return "reference"
-    if input.is_cuda:
-        from importlib.util import find_spec
+def _traced(*tensors: Tensor | None) -> bool:
+    """Under torch.compile or a torch.func transform: only the kernel op can be traced or batched
+    (the reference validates with Python branches on values), so "auto" drops its size threshold."""
+    return any(t is not None and not _grad.is_plain_tensor(t) for t in tensors)
 
-        return "fused" if input.dtype in _FUSED_CUDA_DTYPES and find_spec("triton") is not None else "reference"
-    if input.device.type != "cpu" or input.dtype not in _FUSED_CPU_DTYPES:
-        return "reference"
-    from outlayer.kernels import fused_available
 
-    return "fused" if fused_available() else "reference"
+@torch.compiler.assume_constant_result
+def _choose(impl: str, device: str, dtype: str, n_elements: int, class_ids: bool) -> str:
+    from outlayer import _dispatch
+
+    return _dispatch.choose_impl(impl, library="torch", device=device, dtype=dtype, n_elements=n_elements, class_ids=class_ids)
+
+
+def _backend(input: Tensor, target: Tensor, weight: Tensor | None, impl: str = "auto") -> str:
+    """``"reference"``, ``"numba"`` or ``"triton"`` for this call (``impl`` an explicit request)."""
+    from outlayer import _dispatch
+
+    class_ids = not target.is_floating_point()
+    if weight is not None and weight.device != input.device:
+        return "reference" if impl == "auto" else impl  # the kernels read the weights where the logits are
+    n_elements = input.numel()
+    if _traced(input, target, weight):
+        n_elements = max(int(n_elements), _dispatch.FUSED_MIN_ELEMENTS)
+    return _choose(impl, input.device.type, str(input.dtype).removeprefix("torch."), int(n_elements), class_ids)
 
 
 # ------------------------------------------------------------------------------------------------
 # The kernel as torch.library custom ops (opaque to torch.compile, with fake and vmap rules).
 # ------------------------------------------------------------------------------------------------
 def _as_numpy_storage(tensor: Tensor) -> Any:
-    """A NumPy view of a contiguous CPU tensor's memory; bfloat16 as its raw uint16 bits."""
+    """A NumPy view of a CPU tensor's memory; bfloat16 as its raw uint16 bits."""
     import numpy as np
 
     if tensor.dtype == torch.bfloat16:
@@ -99,6 +110,37 @@ def _empty_like_hugepages(tensor: Tensor) -> Tensor:
     return torch.from_numpy(np.empty(tuple(tensor.shape), dtype=_NUMPY_DTYPES[tensor.dtype]))
 
 
+def _validated_values(rows: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple[Tensor, Any]:
+    """The checks that read values, inside the op so that compiled graphs and vmap keep them:
+    class ids (named at the caller's index: ``target`` has the caller's batch shape) and class
+    weights, with the core's messages (:mod:`outlayer._validate`). Returns the flat int64 ids
+    and the checked weights (NumPy float64 on the CPU, a tensor on CUDA)."""
+    import numpy as np
+
+    from outlayer import _validate
+
+    n_classes = rows.shape[1]
+    compute = torch.promote_types(rows.dtype, torch.float32)
+    if rows.is_cuda:
+        import array_api_compat.torch as xp
+
+        ids = _validate.check_class_ids(target, num_classes=n_classes, ignore_index=ignore_index, xp=xp)
+        like = torch.empty((), dtype=compute, device=rows.device)
+        checked = _validate.check_class_weight(weight, num_classes=n_classes, xp=xp, like=like)
+        return ids.reshape(-1), checked
+    ids = _validate.check_class_ids(target.detach().cpu().numpy(), num_classes=n_classes, ignore_index=ignore_index, xp=np)
+    like = np.empty((), dtype=np.float64 if compute == torch.float64 else np.float32)
+    checked = None if weight is None else _validate.check_class_weight(weight.detach().cpu().float().numpy() if weight.dtype == torch.bfloat16 else weight.detach().cpu().numpy(), num_classes=n_classes, xp=np, like=like)
+    return torch.from_numpy(np.ascontiguousarray(ids.reshape(-1))), checked
+
+
+def _caller_layout(rows: Tensor, batch_shape: tuple[int, ...]) -> Tensor:
+    """(M, V) rows back in the caller's (N, V, d1, ...) layout (a view), for error positions."""
+    if len(batch_shape) <= 1:
+        return rows.reshape(*batch_shape, rows.shape[1])
+    return rows.reshape(*batch_shape, rows.shape[1]).movedim(-1, 1)
+
+
 def _run_kernel(
     values: Tensor,
     target: Tensor,
@@ -106,43 +148,46 @@ def _run_kernel(
     ignore_index: int,
     label_smoothing: float,
     reduction: str,
-    grad: Tensor | None,
-) -> Tensor:
-    """Loss of contiguous (N, V) ``values``; the gradient is written into ``grad`` when given
-    (which may be ``values`` itself: in place)."""
-    if values.is_cuda:
-        from outlayer.kernels.triton_ce import cross_entropy_cuda
+    with_grad: bool,
+    in_place: bool = False,
+) -> tuple[Tensor, Tensor | None]:
+    """(loss, gradient or None) of (M, V) ``values`` whose class ids ``target`` have the caller's
+    batch shape (``"none"`` losses come back in it). ``in_place``: the gradient is written over
+    ``values`` (C-contiguous), which is returned as it. A NaN or +inf logit raises
+    :class:`outlayer._validate.InputError` naming the caller's index, as the core does."""
+    import numpy as np
 
-        loss, grad_out = cross_entropy_cuda(
-            values,
-            target,
-            weight=weight,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-            reduction=reduction,
-            in_place=grad is not None and grad.data_ptr() == values.data_ptr(),
-            with_grad=grad is not None,
-        )
-        if grad is not None and grad_out is not None and grad_out.data_ptr() != grad.data_ptr():
-            grad.copy_(grad_out)
-        return loss.to(values.dtype)
-    from outlayer.kernels.cpu import cross_entropy_fused_raw
+    from outlayer import _dispatch, _validate
 
-    loss_np, _ = cross_entropy_fused_raw(
-        _as_numpy_storage(values),
-        target.detach().cpu().numpy(),
-        weight=None if weight is None else weight.detach().to(torch.float64).cpu().numpy(),
-        ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-        reduction=reduction,
-        with_grad=grad is not None,
-        grad_out=None if grad is None else _as_numpy_storage(grad),
-    )
-    return torch.from_numpy(loss_np).to(values.dtype)
+    ids, checked_weight = _validated_values(values, target, weight, ignore_index)
+    options: dict[str, Any] = dict(ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction, with_grad=with_grad)
+    try:
+        if values.is_cuda:
+            loss, grad = _dispatch.fused_cross_entropy(
+                values, ids, impl="triton", weight=checked_weight, grad_out=values if in_place and with_grad else None, **options
+            )
+            loss = torch.as_tensor(loss)
+        else:
+            grad = None
+            if with_grad:
+                # in place: the gradient overwrites the logits' memory (Liger-style), no new buffer
+                grad = values if in_place else _empty_like_hugepages(values)
+            loss_np, _ = _dispatch.fused_cross_entropy(
+                _as_numpy_storage(values), ids.numpy(), impl="numba", weight=checked_weight,
+                grad_out=None if grad is None else _as_numpy_storage(grad), **options,
+            )
+            loss = torch.from_numpy(np.asarray(loss_np))
+    except _validate.InputError:
+        if tuple(target.shape) != (values.shape[0],):  # K-dimensional: name the caller's index (error path only)
+            _validate.check_logits(_caller_layout(values.detach().float().cpu(), tuple(target.shape)).numpy(), np)
+        raise
+    if reduction == "none":
+        loss = loss.reshape(target.shape)
+    return loss.to(values.dtype), grad
 
 
-def _loss_shape(logits: Tensor, reduction: str) -> tuple[int, ...]:
-    return (logits.shape[0],) if reduction == "none" else ()
+def _loss_shape(target: Tensor, reduction: str) -> tuple[int, ...]:
+    return tuple(target.shape) if reduction == "none" else ()
 
 
 @torch.library.custom_op("outlayer::cross_entropy_fused", mutates_args=())
@@ -155,25 +200,21 @@ def _fused_op(
     reduction: str,
     with_grad: bool,
 ) -> tuple[Tensor, Tensor]:
-    """(loss, gradient) of (N, V) logits; the gradient is an empty (0,) tensor unless ``with_grad``."""
-    values = logits if logits.is_contiguous() else logits.contiguous()
-    if not with_grad:
-        grad = values.new_empty((0,))
-        return _run_kernel(values, target, weight, ignore_index, label_smoothing, reduction, None), grad
-    grad = _empty_like_hugepages(values) if not values.is_cuda else torch.empty_like(values)
-    loss = _run_kernel(values, target, weight, ignore_index, label_smoothing, reduction, grad)
-    return loss, grad
+    """(loss, gradient) of (M, V) logits and class ids of the caller's batch shape (M elements);
+    the gradient is an empty (0,) tensor unless ``with_grad``."""
+    loss, grad = _run_kernel(logits, target, weight, ignore_index, label_smoothing, reduction, with_grad)
+    return loss, logits.new_empty((0,)) if grad is None else grad
 
 
 @_fused_op.register_fake
 def _fused_op_fake(logits, target, weight, ignore_index, label_smoothing, reduction, with_grad):  # noqa: ANN001, ANN202
     grad = logits.new_empty(tuple(logits.shape) if with_grad else (0,))  # contiguous, as the real one
-    return logits.new_empty(_loss_shape(logits, reduction)), grad
+    return logits.new_empty(_loss_shape(target, reduction)), grad
 
 
 @_fused_op.register_vmap
 def _fused_op_vmap(info, in_dims, logits, target, weight, ignore_index, label_smoothing, reduction, with_grad):  # noqa: ANN001, ANN202
-    """A batch of B problems (B, N, V) as one (B * N, V) kernel call with per-problem reductions."""
+    """A batch of B problems (B, M, V) as one (B * M, V) kernel call with per-problem reductions."""
     logits_dim, target_dim, weight_dim = in_dims[:3]
     batch = info.batch_size
     if weight_dim is not None:  # a class weight per problem: one call each
@@ -193,16 +234,13 @@ def _fused_op_vmap(info, in_dims, logits, target, weight, ignore_index, label_sm
     z = logits.movedim(logits_dim, 0) if logits_dim is not None else logits.expand(batch, *logits.shape)
     y = target.movedim(target_dim, 0) if target_dim is not None else target.expand(batch, *target.shape)
     n_rows, n_classes = z.shape[1], z.shape[2]
-    rows, row_grad = _fused_op(
-        z.reshape(batch * n_rows, n_classes), y.reshape(batch * n_rows), weight, ignore_index, label_smoothing, "none", with_grad
-    )
-    rows = rows.reshape(batch, n_rows)
+    rows, row_grad = _fused_op(z.reshape(batch * n_rows, n_classes), y, weight, ignore_index, label_smoothing, "none", with_grad)
     grad = row_grad.reshape(batch, n_rows, n_classes) if with_grad else row_grad.new_empty((batch, 0))
     if reduction == "none":
         return (rows, grad), (0, 0)
-    total = rows.sum(dim=1, dtype=torch.float64)
+    total = rows.reshape(batch, -1).sum(dim=1, dtype=torch.float64)
     if reduction == "mean":
-        scale = _grad.mean_scale(y, weight, ignore_index, torch.float64)
+        scale = _grad.mean_scale(y.reshape(batch, -1), weight, ignore_index, torch.float64)
         total = total * scale
         if with_grad:
             grad = grad * scale.to(grad.dtype)[:, None, None]
@@ -210,21 +248,20 @@ def _fused_op_vmap(info, in_dims, logits, target, weight, ignore_index, label_sm
 
 
 def _fused_op_setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, Tensor]) -> None:
-    logits, target, weight, ignore_index, label_smoothing, reduction, _ = inputs
     ctx.mark_non_differentiable(output[1])
     ctx.set_materialize_grads(False)
     ctx.save_for_backward(output[1])
-    ctx.reduction = reduction
+    ctx.reduction = inputs[5]
 
 
-def _fused_op_backward(ctx: Any, grad_loss: Tensor, _grad_of_grad: Any) -> tuple[Any, ...]:
+def _fused_op_backward(ctx: Any, grad_loss: Tensor | None, _grad_of_grad: Any) -> tuple[Any, ...]:
     # Reached only under torch.compile (eager calls go through _FusedCrossEntropy): a traced,
     # branch-free first-order backward. Compiled graphs do not support double backward anyway.
     if grad_loss is None:
         return (None,) * 7
     (grad,) = ctx.saved_tensors
     scale = grad_loss.to(grad.dtype)
-    return (grad * (scale.unsqueeze(-1) if ctx.reduction == "none" else scale),) + (None,) * 6
+    return (grad * (scale.reshape(-1, 1) if ctx.reduction == "none" else scale),) + (None,) * 6
 
 
 _fused_op.register_autograd(_fused_op_backward, setup_context=_fused_op_setup_context)
@@ -234,13 +271,13 @@ _fused_op.register_autograd(_fused_op_backward, setup_context=_fused_op_setup_co
 def _fused_inplace_op(
     logits: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, label_smoothing: float, reduction: str
 ) -> Tensor:
-    """Loss of contiguous (N, V) logits, whose memory then holds the gradient (no new buffer)."""
-    return _run_kernel(logits, target, weight, ignore_index, label_smoothing, reduction, logits)
+    """Loss of contiguous (M, V) logits, whose memory then holds the gradient (no new buffer)."""
+    return _run_kernel(logits, target, weight, ignore_index, label_smoothing, reduction, True, in_place=True)[0]
 
 
 @_fused_inplace_op.register_fake
 def _fused_inplace_op_fake(logits, target, weight, ignore_index, label_smoothing, reduction):  # noqa: ANN001, ANN202
-    return logits.new_empty(_loss_shape(logits, reduction))
+    return logits.new_empty(_loss_shape(target, reduction))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -285,9 +322,9 @@ class _FusedCrossEntropy(torch.autograd.Function):
         logits, target, weight, grad = ctx.saved_tensors
         reduction = ctx.options[2]
         if torch.is_grad_enabled() or not ctx.with_grad:  # create_graph=True (torch.func: always)
-            grad = _grad.cross_entropy_gradient_rows(logits, target, weight, *ctx.options)
+            grad = _grad.cross_entropy_gradient_rows(logits, target.reshape(-1), weight, *ctx.options)
             scale = grad_loss.to(grad.dtype)
-            return (grad * (scale.unsqueeze(-1) if reduction == "none" else scale),) + (None,) * 6
+            return (grad * (scale.reshape(-1, 1) if reduction == "none" else scale),) + (None,) * 6
         return (_grad.scale_by_upstream(grad, grad_loss, reduction),) + (None,) * 6
 
     @staticmethod
@@ -295,8 +332,9 @@ class _FusedCrossEntropy(torch.autograd.Function):
         logits, target, weight = ctx.saved_tensors
         if logits_tangent is None:
             return None, None
-        grad = _grad.cross_entropy_gradient_rows(logits, target, weight, *ctx.options)
-        return _grad.contract_tangent(grad, logits_tangent, ctx.options[2]), None
+        grad = _grad.cross_entropy_gradient_rows(logits, target.reshape(-1), weight, *ctx.options)
+        tangent = _grad.contract_tangent(grad, logits_tangent, ctx.options[2])
+        return (tangent.reshape(target.shape) if ctx.options[2] == "none" else tangent), None
 
 
 class _FusedCrossEntropyInPlace(torch.autograd.Function):
@@ -325,7 +363,8 @@ class _FusedCrossEntropyInPlace(torch.autograd.Function):
 def _fused_rows(
     rows: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, label_smoothing: float, reduction: str, inplace: bool
 ) -> Tensor:
-    """The fused loss of (M, V) rows, through the autograd route that fits the caller."""
+    """The fused loss of (M, V) rows (class ids in the caller's batch shape), through the
+    autograd route that fits the caller."""
     with_grad = torch.is_grad_enabled() and rows.requires_grad
     if torch.compiler.is_compiling():  # dynamo cannot trace a custom jvp: the op's own autograd
         return _fused_op(rows, target, weight, ignore_index, label_smoothing, reduction, with_grad)[0]
@@ -337,38 +376,60 @@ def _fused_rows(
     return _FusedCrossEntropy.apply(rows, target, weight, ignore_index, label_smoothing, reduction, with_grad)[0]
 
 
+def _fused_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, label_smoothing: float, reduction: str, inplace: bool
+) -> Tensor:
+    """(V,), (N, V) and (N, V, d1, ...) logits as (M, V) rows for the kernel op."""
+    if input.dim() == 2:
+        rows = input
+    elif input.dim() == 1:  # one sample: the (1, V) case
+        rows = input.unsqueeze(0)
+    else:  # (N, V, d1, ...): classes last, one row per position (a copy; autograd maps the gradient back)
+        rows = input.movedim(1, -1).reshape(-1, input.shape[1])
+    return _fused_rows(rows, target, weight, ignore_index, label_smoothing, reduction, inplace)
+
+
 # ------------------------------------------------------------------------------------------------
-# Validation at the boundary.
+# The public functions: options and shapes checked at the boundary (outlayer._validate, the
+# core's messages); the checks that read values run inside the op (fused) or the core (reference).
 # ------------------------------------------------------------------------------------------------
 def _check_arguments(
-    input: Any, target: Any, weight: Any, size_average: Any, reduce: Any, ignore_index: Any, reduction: Any, label_smoothing: Any
-) -> None:
+    input: Any, target: Any, weight: Any, size_average: Any, reduce: Any, ignore_index: Any, reduction: Any, label_smoothing: Any, impl: Any
+) -> Any:
+    from outlayer import _validate
+
     if size_average is not None or reduce is not None:
-        raise ValueError(
-            f"size_average={size_average!r}, reduce={reduce!r}: these are deprecated in PyTorch; "
-            "use reduction='mean' | 'sum' | 'none'"
+        raise _validate.error(
+            "size_average and reduce", "None (deprecated in PyTorch since 0.4)", (size_average, reduce), hint="use reduction='mean' | 'sum' | 'none'"
         )
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction={reduction!r}; expected one of {_REDUCTIONS}")
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real) or not 0.0 <= float(label_smoothing) <= 1.0:
-        raise ValueError(f"label_smoothing={label_smoothing!r} must be a number in [0, 1]")
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
-        raise ValueError(f"ignore_index={ignore_index!r} must be an integer")
-    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
-        raise ValueError(f"input and target must be torch tensors; got {type(input).__name__} and {type(target).__name__}")
-    if input.dim() == 0:
-        raise ValueError("input is 0-dimensional; expected (V,), (N, V) or (N, V, d1, ...) logits")
-    if not input.is_floating_point():
-        raise ValueError(f"input must hold floating-point logits, got dtype {input.dtype}")
+    _validate.check_ignore_index(ignore_index, allow_none=False)  # an int, as in PyTorch (None too is refused)
+    options = _validate.check_ce_options(reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore_index, impl=impl)
+    for name, value in (("input", input), ("target", target)):
+        if not isinstance(value, Tensor):
+            raise _validate.error(name, "a torch.Tensor", type(value).__name__)
     if weight is not None and not isinstance(weight, Tensor):
-        raise ValueError(f"weight must be a torch tensor or None, got {type(weight).__name__}")
-    if weight is not None and tuple(weight.shape) != (input.shape[1 if input.dim() > 1 else 0],):
-        n_classes = input.shape[1 if input.dim() > 1 else 0]
-        raise ValueError(f"weight has shape {tuple(weight.shape)}; expected ({n_classes},), one per class")
-    if target.is_floating_point() and int(ignore_index) != -100:
-        raise ValueError(
-            f"ignore_index={ignore_index!r} applies to class-id targets only (PyTorch refuses it for "
-            "probability targets too); zero the rows of probability targets instead"
+        raise _validate.error("weight", "a torch.Tensor or None", type(weight).__name__)
+    if input.dim() == 0:
+        raise _validate.error("input", "logits with a class axis: (V,), (N, V) or (N, V, d1, ...)", "a 0-d tensor")
+    if not input.is_floating_point():
+        raise _validate.error("input", "floating-point logits", f"dtype {input.dtype}")
+    return options
+
+
+def _check_fused_shapes(input: Tensor, target: Tensor) -> None:
+    """The shape checks of the core's boundary (same messages), for the fused path."""
+    from outlayer import _validate
+
+    shape = tuple(int(n) for n in input.shape)
+    axis = 0 if input.dim() == 1 else 1
+    if shape[axis] == 0:
+        raise _validate.error("logits", f"an array with at least one class along axis {axis}", f"shape {shape}")
+    batch_shape = shape[:axis] + shape[axis + 1 :]
+    if tuple(int(n) for n in target.shape) != batch_shape:
+        raise _validate.error(
+            "target class ids",
+            f"of shape {batch_shape} (the logits of shape {shape} without class axis {axis})",
+            f"shape {tuple(int(n) for n in target.shape)}",
         )
 
 
@@ -397,6 +458,7 @@ def cross_entropy(
     label_smoothing: float = 0.0,
     *,
     inplace: bool = False,
+    impl: str = "auto",
 ) -> Tensor:
     """Softmax cross-entropy from logits, a drop-in for ``torch.nn.functional.cross_entropy``.
 
@@ -405,24 +467,28 @@ def cross_entropy(
     ``sum_n w_{y_n}`` of the rows whose target is not ``ignore_index``.
 
     Args:
-      input: (V,), (N, V) or (N, V, d1, ...) logits (class axis 1, as in PyTorch).
+      input: (V,), (N, V) or (N, V, d1, ...) logits (class axis 1, as in PyTorch), finite or -inf.
       target: integer class ids of shape (), (N,) or (N, d1, ...); or probabilities shaped like input.
-      weight: optional (V,) class weights. ignore_index: class id whose rows give 0 and do not count
-        (class ids only; refused with probability targets, as PyTorch does).
+      weight: optional (V,) finite non-negative class weights. ignore_index: class id whose rows
+        give 0 and do not count (class ids only; a non-negative one is refused with probability
+        targets, as PyTorch does).
       reduction: "mean" | "sum" | "none". label_smoothing: eps in [0, 1].
-      inplace: (fused path only) write the gradient over ``input``'s memory in the forward,
+      inplace: (kernel path only) write the gradient over ``input``'s memory in the forward,
         so forward+backward allocates no (N, V) buffer; ``input``'s values are lost (a later
         use of it in autograd raises PyTorch's in-place modification error), and there is no
         second derivative (``create_graph=True`` raises).
+      impl: "auto" (outlayer._dispatch decides), "reference", "numba" or "triton".
 
-    Differs from PyTorch on purpose: a mean over nothing is 0 (not NaN), and smoothing never
-    puts mass on a -inf logit (PyTorch gives inf). See the module docstring for the paths.
+    Differs from PyTorch on purpose (README policy table): NaN and +inf logits and negative class
+    weights are refused with an InputError (PyTorch: NaN, or a silently odd loss); a mean over
+    nothing is 0 (not NaN); smoothing never puts mass on a -inf logit (PyTorch gives inf).
     """
-    _check_arguments(input, target, weight, size_average, reduce, ignore_index, reduction, label_smoothing)
+    options = _check_arguments(input, target, weight, size_average, reduce, ignore_index, reduction, label_smoothing, impl)
     input, target, weight = _autocast_float32(input, target, weight)
-    ignore_index, label_smoothing = int(ignore_index), float(label_smoothing)
-    if _backend(input, target, weight) == "fused":
-        return _fused_cross_entropy(input, target, weight, ignore_index, label_smoothing, reduction, inplace)
+    chosen = _backend(input, target, weight, options.impl)
+    if chosen != "reference":
+        _check_fused_shapes(input, target)
+        return _fused_cross_entropy(input, target, weight, int(ignore_index), options.label_smoothing, options.reduction, inplace)
     from outlayer.losses import cross_entropy as reference_cross_entropy
 
     is_ids = not torch.is_floating_point(target)
@@ -430,34 +496,19 @@ def cross_entropy(
         input,
         target,
         weight=weight,
-        ignore_index=ignore_index if is_ids else None,
-        label_smoothing=label_smoothing,
-        reduction=reduction,
+        # PyTorch refuses a non-negative ignore_index with probabilities and ignores a negative one
+        ignore_index=int(ignore_index) if is_ids or int(ignore_index) >= 0 else None,
+        label_smoothing=options.label_smoothing,
+        reduction=options.reduction,
         axis=0 if input.dim() == 1 else 1,
     )
 
 
-def _fused_cross_entropy(
-    input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, label_smoothing: float, reduction: str, inplace: bool
-) -> Tensor:
-    """(V,), (N, V) and (N, V, d1, ...) logits as (M, V) rows for the kernel, and back."""
-    if input.dim() == 2:
-        return _fused_rows(input, target, weight, ignore_index, label_smoothing, reduction, inplace)
-    if input.dim() == 1:  # one sample: the (1, V) case
-        loss = _fused_rows(input.unsqueeze(0), target.reshape(1), weight, ignore_index, label_smoothing, reduction, inplace)
-        return loss.reshape(()) if reduction == "none" else loss
-    # (N, V, d1, ...): classes last, one row per position (a copy; autograd maps the gradient back)
-    n_classes = input.shape[1]
-    rows = input.movedim(1, -1).reshape(-1, n_classes)
-    loss = _fused_rows(rows, target.reshape(-1), weight, ignore_index, label_smoothing, reduction, inplace)
-    return loss.reshape(target.shape) if reduction == "none" else loss
-
-
 class CrossEntropyLoss(torch.nn.modules.loss._WeightedLoss):
     """``torch.nn.CrossEntropyLoss`` on :func:`cross_entropy`: same arguments, attributes and
-    ``state_dict`` (``weight`` a buffer, saved when given), plus ``inplace``."""
+    ``state_dict`` (``weight`` a buffer, saved when given), plus ``inplace`` and ``impl``."""
 
-    __constants__ = ["ignore_index", "reduction", "label_smoothing", "inplace"]
+    __constants__ = ["ignore_index", "reduction", "label_smoothing", "inplace", "impl"]
     ignore_index: int
     label_smoothing: float
 
@@ -471,17 +522,21 @@ class CrossEntropyLoss(torch.nn.modules.loss._WeightedLoss):
         label_smoothing: float = 0.0,
         *,
         inplace: bool = False,
+        impl: str = "auto",
     ) -> None:
+        from outlayer import _validate
+
         if size_average is not None or reduce is not None:
-            raise ValueError(
-                f"size_average={size_average!r}, reduce={reduce!r}: deprecated in PyTorch; use reduction="
+            raise _validate.error(
+                "size_average and reduce", "None (deprecated in PyTorch since 0.4)", (size_average, reduce), hint="use reduction='mean' | 'sum' | 'none'"
             )
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"reduction={reduction!r}; expected one of {_REDUCTIONS}")
-        super().__init__(weight, None, None, reduction)
+        _validate.check_ignore_index(ignore_index, allow_none=False)
+        options = _validate.check_ce_options(reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore_index, impl=impl)
+        super().__init__(weight, None, None, options.reduction)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
         self.inplace = inplace
+        self.impl = impl
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return cross_entropy(
@@ -492,4 +547,5 @@ class CrossEntropyLoss(torch.nn.modules.loss._WeightedLoss):
             reduction=self.reduction,
             label_smoothing=self.label_smoothing,
             inplace=self.inplace,
+            impl=self.impl,
         )

@@ -51,7 +51,7 @@ def scale_by_upstream(grad: Tensor, grad_loss: Tensor, reduction: str) -> Tensor
     if is_plain_tensor(grad_loss) and is_plain_tensor(grad) and bool((grad_loss == 1).all()):
         return grad
     scale = grad_loss.to(grad.dtype)
-    return grad * (scale.unsqueeze(-1) if reduction == "none" else scale)
+    return grad * (scale.reshape(-1, 1) if reduction == "none" else scale)  # "none": the caller's batch shape
 
 
 def mean_scale(target: Tensor, weight: Tensor | None, ignore_index: int, dtype: torch.dtype) -> Tensor:
