@@ -395,9 +395,11 @@ def _linear_case(dtype: torch.dtype = torch.float64, seed: int = 0, n: int = 5, 
     return hidden, weight, bias, target, class_weight
 
 
-def _linear_fns(target, class_weight, reduction, chunk_size=2):
+def _linear_fns(target, class_weight, reduction, chunk_size=2, impl="numba"):
     def ours(h, w, b):
-        return linear_cross_entropy(h, w, target, bias=b, class_weight=class_weight, label_smoothing=0.1, reduction=reduction, chunk_size=chunk_size)
+        return linear_cross_entropy(
+            h, w, target, bias=b, class_weight=class_weight, label_smoothing=0.1, reduction=reduction, chunk_size=chunk_size, impl=impl
+        )
 
     def naive(h, w, b):
         return F.cross_entropy(h @ w.T + b, target, weight=class_weight, label_smoothing=0.1, reduction=reduction)
@@ -406,9 +408,10 @@ def _linear_fns(target, class_weight, reduction, chunk_size=2):
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_linear_gradcheck_and_gradgradcheck_pass_in_float64(reduction: str) -> None:
+@pytest.mark.parametrize("impl", IMPLS)
+def test_linear_gradcheck_and_gradgradcheck_pass_in_float64(impl: str, reduction: str) -> None:
     hidden, weight, bias, target, class_weight = _linear_case()
-    ours, _ = _linear_fns(target, class_weight, reduction)
+    ours, _ = _linear_fns(target, class_weight, reduction, chunk_size=3, impl=impl)  # two blocks
     leaves = tuple(t.clone().requires_grad_() for t in (hidden, weight, bias))
     assert "_LinearCrossEntropyBackward" in _graph_names(ours(*leaves))
     assert torch.autograd.gradcheck(ours, leaves)
@@ -416,7 +419,8 @@ def test_linear_gradcheck_and_gradgradcheck_pass_in_float64(reduction: str) -> N
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_linear_gradient_penalty_on_every_parameter_equals_naive(dtype: torch.dtype) -> None:
+@pytest.mark.parametrize("impl", IMPLS)
+def test_linear_gradient_penalty_on_every_parameter_equals_naive(impl: str, dtype: torch.dtype) -> None:
     hidden, weight, bias, target, class_weight = _linear_case(dtype, seed=1, n=9, d=4, v=6)
 
     def penalised(loss_fn):
@@ -426,16 +430,17 @@ def test_linear_gradient_penalty_on_every_parameter_equals_naive(dtype: torch.dt
         total = loss + sum((g**2).sum() for g in grads)
         return torch.autograd.grad(total, leaves)
 
-    ours, naive = _linear_fns(target, class_weight, "mean", chunk_size=4)
+    ours, naive = _linear_fns(target, class_weight, "mean", chunk_size=4, impl=impl)
     tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 1e-10, "atol": 1e-12}
     for got, expected in zip(penalised(ours), penalised(naive)):
         torch.testing.assert_close(got, expected, **tolerance)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "none"])
-def test_linear_torch_func_grad_hessian_jvp_and_vmap_equal_naive(reduction: str) -> None:
+@pytest.mark.parametrize("impl", ["auto", "numba"])
+def test_linear_torch_func_grad_hessian_jvp_and_vmap_equal_naive(impl: str, reduction: str) -> None:
     hidden, weight, bias, target, class_weight = _linear_case(seed=2)
-    ours, naive = _linear_fns(target, class_weight, reduction)
+    ours, naive = _linear_fns(target, class_weight, reduction, impl=impl)
 
     def summed(fn):
         return lambda h, w, b: fn(h, w, b).sum()
@@ -457,14 +462,14 @@ def test_linear_per_sample_weight_gradients_with_vmap_of_grad_equal_naive() -> N
     def per_sample(loss_fn):
         return torch.vmap(torch.func.grad(lambda w, h, y: loss_fn(h[None], w, y[None])), in_dims=(None, 0, 0))(weight, hidden, target)
 
-    got = per_sample(lambda h, w, y: linear_cross_entropy(h, w, y))
+    got = per_sample(lambda h, w, y: linear_cross_entropy(h, w, y))  # "auto": the op under vmap
     torch.testing.assert_close(got, per_sample(lambda h, w, y: F.cross_entropy(h @ w.T, y)))
 
 
 @pytest.mark.parametrize("reduction", ["mean", "none"])
 def test_linear_torch_compile_fullgraph_has_no_graph_break_and_equals_naive(reduction: str) -> None:
     hidden, weight, bias, target, class_weight = _linear_case(torch.float32, seed=4)
-    ours, naive = _linear_fns(target, class_weight, reduction)
+    ours, naive = _linear_fns(target, class_weight, reduction, impl="auto")  # small: the op even so, when traced
     torch._dynamo.reset()
 
     def loss_fn(h, w, b):
@@ -473,6 +478,7 @@ def test_linear_torch_compile_fullgraph_has_no_graph_break_and_equals_naive(redu
     leaves = [t.clone().requires_grad_() for t in (hidden, weight, bias)]
     explanation = torch._dynamo.explain(loss_fn)(*leaves)
     assert explanation.graph_count == 1 and explanation.graph_break_count == 0, explanation.break_reasons
+    assert "outlayer.linear_cross_entropy" in explanation.graphs[0].code
     compiled = torch.compile(loss_fn, fullgraph=True, backend="aot_eager")
     loss = compiled(*leaves)
     loss.backward()
@@ -485,12 +491,13 @@ def test_linear_torch_compile_fullgraph_has_no_graph_break_and_equals_naive(redu
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
-def test_linear_under_cpu_autocast_has_the_loss_dtype_and_gradients_of_naive(dtype: torch.dtype) -> None:
+@pytest.mark.parametrize("impl", IMPLS)
+def test_linear_under_cpu_autocast_has_the_loss_dtype_and_gradients_of_naive(impl: str, dtype: torch.dtype) -> None:
     hidden, weight, bias, target, _ = _linear_case(dtype, seed=5, n=16, d=8, v=12)
     ours_leaves = [t.clone().requires_grad_() for t in (hidden, weight, bias)]
     naive_leaves = [t.clone().requires_grad_() for t in (hidden, weight, bias)]
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        ours = linear_cross_entropy(ours_leaves[0], ours_leaves[1], target, bias=ours_leaves[2])
+        ours = linear_cross_entropy(ours_leaves[0], ours_leaves[1], target, bias=ours_leaves[2], impl=impl)
         naive = F.cross_entropy(F.linear(naive_leaves[0], naive_leaves[1], naive_leaves[2]), target)
     assert ours.dtype == naive.dtype
     ours.backward()

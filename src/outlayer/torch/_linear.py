@@ -55,36 +55,41 @@ def _block_ce_in_place(
     label_smoothing: float,
     reduction: str,
     with_grad: bool,
+    impl: str,
 ) -> tuple[Tensor, Tensor | None]:
-    """Loss (``"sum"``: scalar, ``"none"``: per row) and gradient of one contiguous block.
-
-    The gradient is written over ``logits`` (in place) and ``logits`` returned as it.
-    """
-    grad_out = logits if with_grad else None
+    """Loss (``"sum"``: scalar, ``"none"``: per row) and gradient of one contiguous block, on the
+    backend chosen for the whole call. The gradient is written over ``logits`` and returned as it."""
     if _uses_triton(logits) and logits.dtype != torch.float64:
-        from outlayer.kernels.triton_ce import cross_entropy_cuda
+        from outlayer import _dispatch
 
-        return cross_entropy_cuda(
-            logits,
-            target,
-            weight=class_weight,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-            reduction=reduction,
-            in_place=True,
-            with_grad=with_grad,
+        return _dispatch.fused_cross_entropy(
+            logits, target, impl="triton", weight=class_weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
+            reduction=reduction, with_grad=with_grad, grad_out=logits if with_grad else None,
         )
-    if _ce._backend(logits, target, class_weight) == "fused":
-        loss = _ce._run_kernel(logits, target, class_weight, ignore_index, label_smoothing, reduction, grad_out)
-        return loss.to(torch.promote_types(logits.dtype, torch.float32)), grad_out
-    from outlayer.losses import cross_entropy, cross_entropy_with_grad  # the core, on torch tensors
+    if impl != "reference":
+        loss, grad = _ce._run_kernel(logits, target, class_weight, ignore_index, label_smoothing, reduction, with_grad, in_place=True)
+        return loss.to(torch.promote_types(logits.dtype, torch.float32)), grad
+    from outlayer import losses  # the core, on torch tensors
 
-    options = dict(weight=class_weight, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction)
     work = logits.to(torch.promote_types(logits.dtype, torch.float32))
-    if not with_grad:
-        return cross_entropy(work, target, **options), None
-    loss, grad = cross_entropy_with_grad(work, target, **options)
-    return loss, logits.copy_(grad)
+    problem = losses._prepare_cross_entropy(
+        work, target, weight=class_weight, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction, axis=-1
+    )
+    loss, grad = losses._reference_cross_entropy(problem, need_grad=with_grad)
+    return loss, None if grad is None else logits.copy_(grad)
+
+
+def _raise_nonfinite_block(logits: Tensor, start: int) -> None:
+    """Name a NaN/+inf logit of a block by its row in the whole batch, as the NumPy twin does
+    (the error path only: the kernel leaves a flagged row unwritten)."""
+    from outlayer import _validate
+
+    bad = torch.isnan(logits) | (logits == float("inf"))
+    if bool(bad.any()):
+        row, column = (int(i) for i in bad.nonzero()[0])
+        raise _validate.error(
+            "logits (hidden @ weight.T + bias)", "finite or -inf", float(logits[row, column]), where=_validate.format_index((start + row, column))
+        )
 
 
 def _mean_scale(target: Tensor, class_weight: Tensor | None, ignore_index: int, reduction: str) -> Tensor | float:
@@ -105,6 +110,7 @@ def _chunked_linear_ce(
     reduction: str,
     chunk_size: int,
     want: tuple[bool, bool, bool],
+    impl: str,
     row_scale: Tensor | None = None,
 ) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]:
     """Loss and the wanted gradients (dhidden, dweight, dbias), one block of rows at a time.
@@ -128,15 +134,20 @@ def _chunked_linear_ce(
         stop = min(start + chunk_size, n_rows)
         h_block = hidden[start:stop]
         logits = h_block @ weight.T if bias is None else torch.addmm(bias, h_block, weight.T)
-        block_loss, dlogits = _block_ce_in_place(
-            logits,
-            target[start:stop],
-            class_weight=class_weight,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-            reduction=block_reduction,
-            with_grad=any_grad,
-        )
+        try:
+            block_loss, dlogits = _block_ce_in_place(
+                logits,
+                target[start:stop],
+                class_weight=class_weight,
+                ignore_index=ignore_index,
+                label_smoothing=label_smoothing,
+                reduction=block_reduction,
+                with_grad=any_grad,
+                impl=impl,
+            )
+        except ValueError:
+            _raise_nonfinite_block(logits, start)
+            raise
         losses.append(block_loss)
         if dlogits is None:
             continue
@@ -164,12 +175,21 @@ def _chunked_linear_ce(
     )
 
 
-def _check_target_values(target: Tensor, n_classes: int, ignore_index: int) -> None:
-    """Class ids in [0, V) or ``ignore_index``; inside the ops, so compiled graphs keep it too."""
-    bad = ((target < 0) | (target >= n_classes)) & (target != ignore_index)
-    if bool(bad.any()):
-        where = int(bad.nonzero()[0, 0])
-        raise ValueError(f"target[{where}] = {int(target[where])} is not a class id in [0, {n_classes}) nor ignore_index={ignore_index}")
+def _validated_values(target: Tensor, class_weight: Tensor | None, n_classes: int, ignore_index: int, dtype: torch.dtype) -> Tensor | None:
+    """The checks that read values (class ids, class weights), with the NumPy twin's messages
+    (:mod:`outlayer._validate`); inside the ops, so compiled graphs and vmap keep them."""
+    import numpy as np
+
+    from outlayer import _validate
+
+    _validate.check_class_ids(target.detach().cpu().numpy(), num_classes=n_classes, ignore_index=ignore_index, xp=np)
+    if class_weight is None:
+        return None
+    values = class_weight.detach().cpu()
+    values = values.float() if values.dtype in (torch.bfloat16, torch.float16) else values
+    like = np.zeros(0, dtype=np.float64 if dtype == torch.float64 else np.float32)
+    checked = _validate.check_class_weight(values.numpy(), num_classes=n_classes, xp=np, like=like, name="class_weight")
+    return torch.as_tensor(checked, device=class_weight.device)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -193,13 +213,15 @@ def _forward_op(
     want_hidden: bool,
     want_weight: bool,
     want_bias: bool,
+    impl: str,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """(loss, dhidden, dweight, dbias); ``"none"`` computes no gradient here (see the backward op)."""
-    _check_target_values(target, weight.shape[0], ignore_index)
+    class_weight = _validated_values(target, class_weight, weight.shape[0], ignore_index, hidden.dtype)
     want = (want_hidden, want_weight, want_bias) if reduction != "none" else (False, False, False)
     loss, dhidden, dweight, dbias = _chunked_linear_ce(
         hidden.contiguous(), weight.contiguous(), bias, target, class_weight,
         ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction, chunk_size=chunk_size, want=want,
+        impl=impl,
     )
     return loss, _or_empty(dhidden, hidden), _or_empty(dweight, weight), _or_empty(dbias, weight)
 
@@ -218,7 +240,7 @@ def _gradient_shapes(hidden, weight, bias, reduction, want_hidden, want_weight, 
 
 
 @_forward_op.register_fake
-def _forward_op_fake(hidden, weight, bias, target, class_weight, ignore_index, label_smoothing, reduction, chunk_size, want_hidden, want_weight, want_bias):  # noqa: ANN001, ANN202, E501
+def _forward_op_fake(hidden, weight, bias, target, class_weight, ignore_index, label_smoothing, reduction, chunk_size, want_hidden, want_weight, want_bias, impl):  # noqa: ANN001, ANN202, E501
     shapes = _gradient_shapes(hidden, weight, bias, reduction, want_hidden, want_weight, want_bias)
     loss = hidden.new_empty(_loss_shape(hidden, reduction), dtype=torch.promote_types(hidden.dtype, torch.float32))
     return loss, hidden.new_empty(shapes[0]), weight.new_empty(shapes[1]), weight.new_empty(shapes[2])
@@ -238,18 +260,19 @@ def _backward_op(
     want_hidden: bool,
     want_weight: bool,
     want_bias: bool,
+    impl: str,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """``"none"``'s backward: the gradients of ``sum_n row_scale_n l_n``, blocks recomputed."""
     _, dhidden, dweight, dbias = _chunked_linear_ce(
         hidden.contiguous(), weight.contiguous(), bias, target, class_weight,
         ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="none", chunk_size=chunk_size,
-        want=(want_hidden, want_weight, want_bias), row_scale=row_scale,
+        want=(want_hidden, want_weight, want_bias), impl=impl, row_scale=row_scale,
     )
     return _or_empty(dhidden, hidden), _or_empty(dweight, weight), _or_empty(dbias, weight)
 
 
 @_backward_op.register_fake
-def _backward_op_fake(hidden, weight, bias, target, class_weight, row_scale, ignore_index, label_smoothing, chunk_size, want_hidden, want_weight, want_bias):  # noqa: ANN001, ANN202, E501
+def _backward_op_fake(hidden, weight, bias, target, class_weight, row_scale, ignore_index, label_smoothing, chunk_size, want_hidden, want_weight, want_bias, impl):  # noqa: ANN001, ANN202, E501
     shapes = _gradient_shapes(hidden, weight, bias, "sum", want_hidden, want_weight, want_bias)
     return hidden.new_empty(shapes[0]), weight.new_empty(shapes[1]), weight.new_empty(shapes[2])
 
@@ -272,10 +295,11 @@ _backward_op.register_vmap(_looped_vmap(_backward_op, 3))
 
 
 def _op_setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]) -> None:
-    hidden, weight, bias, target, class_weight, ignore_index, label_smoothing, reduction, chunk, want_h, want_w, want_b = inputs
+    hidden, weight, bias, target, class_weight, ignore_index, label_smoothing, reduction, chunk, want_h, want_w, want_b, impl = inputs
     ctx.mark_non_differentiable(*output[1:])
     ctx.set_materialize_grads(False)
     ctx.reduction = reduction
+    ctx.impl = impl
     ctx.options = (ignore_index, label_smoothing, chunk, want_h, want_w, want_b and bias is not None)
     if reduction == "none":
         ctx.save_for_backward(hidden, weight, bias, target, class_weight)
@@ -285,13 +309,13 @@ def _op_setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, .
 
 def _op_backward(ctx: Any, grad_loss: Tensor | None, *_unused: Any) -> tuple[Tensor | None, ...]:
     # Reached under torch.compile only (eager calls go through _LinearCrossEntropy): first order.
-    none_for_options = (None,) * 9
+    none_for_options = (None,) * 10
     if grad_loss is None:
         return (None, None, None) + none_for_options
     if ctx.reduction == "none":
         hidden, weight, bias, target, class_weight = ctx.saved_tensors
         ignore_index, label_smoothing, chunk, *want = ctx.options
-        grads = _backward_op(hidden, weight, bias, target, class_weight, grad_loss, ignore_index, label_smoothing, chunk, *want)
+        grads = _backward_op(hidden, weight, bias, target, class_weight, grad_loss, ignore_index, label_smoothing, chunk, *want, ctx.impl)
     else:
         grads = tuple(g * grad_loss.to(g.dtype) for g in ctx.saved_tensors)
     return tuple(g if wanted else None for g, wanted in zip(grads, ctx.options[3:])) + none_for_options
@@ -355,17 +379,19 @@ class _LinearCrossEntropy(torch.autograd.Function):
         want_hidden: bool,
         want_weight: bool,
         want_bias: bool,
+        impl: str,
     ) -> tuple[Tensor, ...]:
         return _forward_op(
-            hidden, weight, bias, target, class_weight, ignore_index, label_smoothing, reduction, chunk_size, want_hidden, want_weight, want_bias
+            hidden, weight, bias, target, class_weight, ignore_index, label_smoothing, reduction, chunk_size, want_hidden, want_weight, want_bias, impl
         )
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]) -> None:
-        hidden, weight, bias, target, class_weight, ignore_index, label_smoothing, reduction, chunk, want_h, want_w, want_b = inputs
+        hidden, weight, bias, target, class_weight, ignore_index, label_smoothing, reduction, chunk, want_h, want_w, want_b, impl = inputs
         ctx.mark_non_differentiable(*output[1:])
         ctx.set_materialize_grads(False)
         ctx.reduction = reduction
+        ctx.impl = impl
         ctx.options = (ignore_index, label_smoothing, chunk)
         ctx.want = (want_h, want_w, want_b and bias is not None)
         ctx.save_for_backward(hidden, weight, bias, target, class_weight, *output[1:])
@@ -373,7 +399,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_loss: Tensor | None, *_unused: Any) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        none_for_options = (None,) * 9
+        none_for_options = (None,) * 10
         if grad_loss is None:
             return (None, None, None) + none_for_options
         hidden, weight, bias, target, class_weight, *stored = ctx.saved_tensors
@@ -383,7 +409,9 @@ class _LinearCrossEntropy(torch.autograd.Function):
             # create_graph=True (torch.func: always): gradients that autograd can differentiate
             grads = _differentiable_gradients(hidden, weight, bias, target, class_weight, grad_loss, ignore_index, label_smoothing, ctx.reduction, chunk)
         elif ctx.reduction == "none":
-            grads = _backward_op(hidden, weight, bias, target, class_weight, grad_loss, ignore_index, label_smoothing, chunk, *needs[:2], needs[2] and bias is not None)
+            grads = _backward_op(
+                hidden, weight, bias, target, class_weight, grad_loss, ignore_index, label_smoothing, chunk, *needs[:2], needs[2] and bias is not None, ctx.impl
+            )
         elif _grad.is_plain_tensor(grad_loss) and bool(grad_loss == 1):
             # The usual loss.backward(): hand over the stored gradients themselves. Autograd frees
             # its saved copy first, so .grad takes over the buffer instead of a second (V, d) one.
@@ -421,30 +449,44 @@ class _LinearCrossEntropy(torch.autograd.Function):
 
 
 def _check(
-    hidden: Tensor, weight: Tensor, target: Tensor, bias: Tensor | None, class_weight: Tensor | None, ignore_index: object, chunk_size: object
-) -> tuple[int, int]:
+    hidden: Tensor, weight: Tensor, target: Tensor, bias: Tensor | None, class_weight: Tensor | None, chunk_size: object
+) -> tuple[int, int, int]:
+    """The NumPy twin's boundary checks (same messages, :mod:`outlayer._validate`) that read no
+    values; returns (N, V, chunk)."""
+    from outlayer import _validate
+
     for name, value in (("hidden", hidden), ("weight", weight), ("target", target)):
         if not isinstance(value, torch.Tensor):
-            raise ValueError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+            raise _validate.error(name, "a torch.Tensor", type(value).__name__)
     n_rows, _, n_classes = _np_linear.check_linear_shapes(
         tuple(hidden.shape), tuple(weight.shape), tuple(target.shape), None if bias is None else tuple(bias.shape)
     )
     if not hidden.is_floating_point():
-        raise ValueError(f"hidden must be a floating-point tensor, got dtype {hidden.dtype}")
+        raise _validate.InputError(f"hidden must be a float array, got dtype {hidden.dtype}")
     for name, value in (("weight", weight), ("bias", bias)):
         if value is not None and value.dtype != hidden.dtype:
-            raise ValueError(f"{name} dtype {value.dtype} does not match hidden dtype {hidden.dtype}")
+            raise _validate.InputError(f"{name} dtype {value.dtype} does not match hidden dtype {hidden.dtype}")
         if value is not None and value.device != hidden.device:
-            raise ValueError(f"{name} is on {value.device} but hidden is on {hidden.device}")
+            raise _validate.InputError(f"{name} is on {value.device} but hidden is on {hidden.device}")
     if target.dtype not in _INTEGER_DTYPES:
-        raise ValueError(f"target must hold integer class ids, got dtype {target.dtype}")
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise ValueError(f"ignore_index must be an integer, got {ignore_index!r}")
+        raise _validate.InputError(f"target must hold integer class ids, got dtype {target.dtype}")
     if class_weight is not None and tuple(class_weight.shape) != (n_classes,):
-        raise ValueError(f"class_weight shape {tuple(class_weight.shape)} does not match weight shape {tuple(weight.shape)}: expected ({n_classes},)")
+        raise _validate.InputError(
+            f"class_weight shape {tuple(class_weight.shape)} does not match weight shape {tuple(weight.shape)}: expected ({n_classes},)"
+        )
     chunk = _np_linear.check_chunk_size(chunk_size)
     itemsize = max(hidden.element_size(), 4)  # blocks are worked on in float32 at least
-    return n_rows, chunk or _np_linear.default_chunk_size(n_rows, n_classes, itemsize)
+    return n_rows, n_classes, chunk or _np_linear.default_chunk_size(n_rows, n_classes, itemsize)
+
+
+def _backend(hidden: Tensor, weight: Tensor, target: Tensor, n_rows: int, n_classes: int, impl: str) -> str:
+    """One backend for the whole call (as the NumPy twin): the dispatcher's choice for N x V logits."""
+    from outlayer import _dispatch
+
+    n_elements = n_rows * n_classes
+    if _ce._traced(hidden, weight, target):  # only the op can be traced or batched
+        n_elements = max(n_elements, _dispatch.FUSED_MIN_ELEMENTS)
+    return _ce._choose(impl, hidden.device.type, str(hidden.dtype).removeprefix("torch."), int(n_elements), True)
 
 
 def _autocast(hidden: Tensor, weight: Tensor, bias: Tensor | None) -> tuple[Tensor, Tensor, Tensor | None, bool]:
@@ -471,6 +513,7 @@ def linear_cross_entropy(
     label_smoothing: float = 0.0,
     reduction: str = "mean",
     chunk_size: int | None = None,
+    impl: str = "auto",
 ) -> Tensor:
     """``F.cross_entropy(hidden @ weight.T + bias, target, weight=class_weight, ...)`` in chunks of rows.
 
@@ -485,6 +528,8 @@ def linear_cross_entropy(
             zero gradients (where PyTorch returns nan).
         chunk_size: rows per block (``None``: about 64 MiB of logits per block,
             :func:`outlayer.linear_ce.default_chunk_size`).
+        impl: the blocks' cross-entropy backend: "auto" (outlayer._dispatch decides for the N x V
+            problem), "reference", "numba" or "triton".
 
     Returns:
         The loss: a scalar, or (N,) for ``"none"``, in ``hidden``'s dtype (float32 under
@@ -493,14 +538,19 @@ def linear_cross_entropy(
         one block of logits, ``chunk_size x V`` (first order; a second derivative keeps the
         blocks of its graph).
     """
-    _np_linear.check_options(reduction, label_smoothing)
-    _, chunk = _check(hidden, weight, target, bias, class_weight, ignore_index, chunk_size)
+    from outlayer import _validate
+
+    options = _validate.check_ce_options(
+        reduction=reduction, label_smoothing=label_smoothing, ignore_index=_validate.check_ignore_index(ignore_index, allow_none=False), impl=impl
+    )
+    n_rows, n_classes, chunk = _check(hidden, weight, target, bias, class_weight, chunk_size)
     hidden, weight, bias, autocast = _autocast(hidden, weight, bias)
     out_dtype = torch.promote_types(hidden.dtype, torch.float32) if autocast else hidden.dtype
+    backend = _backend(hidden, weight, target, n_rows, n_classes, options.impl)
     target = target.to(torch.int64)
     grad_on = torch.is_grad_enabled()
     want = (grad_on and hidden.requires_grad, grad_on and weight.requires_grad, grad_on and bias is not None and bias.requires_grad)
-    args = (hidden, weight, bias, target, class_weight, int(ignore_index), float(label_smoothing), reduction, chunk, *want)
+    args = (hidden, weight, bias, target, class_weight, int(ignore_index), options.label_smoothing, options.reduction, chunk, *want, backend)
     if torch.compiler.is_compiling():  # dynamo cannot trace a custom jvp: the op's own autograd
         loss = _forward_op(*args)[0]
     else:
@@ -519,6 +569,7 @@ class LinearCrossEntropyLoss(torch.nn.Module):
         label_smoothing: float = 0.0,
         reduction: str = "mean",
         chunk_size: int | None = None,
+        impl: str = "auto",
     ) -> None:
         super().__init__()
         self.register_buffer("class_weight", class_weight)
@@ -526,6 +577,7 @@ class LinearCrossEntropyLoss(torch.nn.Module):
         self.label_smoothing = label_smoothing
         self.reduction = reduction
         self.chunk_size = chunk_size
+        self.impl = impl
 
     def forward(self, hidden: Tensor, weight: Tensor, target: Tensor, bias: Tensor | None = None) -> Tensor:
         return linear_cross_entropy(
@@ -538,4 +590,5 @@ class LinearCrossEntropyLoss(torch.nn.Module):
             label_smoothing=self.label_smoothing,
             reduction=self.reduction,
             chunk_size=self.chunk_size,
+            impl=self.impl,
         )
