@@ -15,7 +15,6 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from outlayer import _dispatch  # noqa: E402
-from outlayer._validate import InputError  # noqa: E402
 from outlayer.torch import CrossEntropyLoss, cross_entropy, linear_cross_entropy  # noqa: E402
 from outlayer.torch import _ce  # noqa: E402
 
@@ -356,29 +355,6 @@ def test_module_is_a_weighted_loss_with_torchs_state_dict() -> None:
     logits, target, _ = _case("2d")
     torch.testing.assert_close(fresh(logits, target), torch.nn.CrossEntropyLoss(weight=weight)(logits, target))
     assert ours.float().weight.dtype == torch.float32  # .to() moves the buffer like torch's
-
-
-# ------------------------------------------------------------------------------------------------
-# Arguments PyTorch refuses are refused here too.
-# ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape", ["2d", "kdim"])
-def test_a_fractional_ignore_index_is_refused_not_truncated(shape: str) -> None:
-    logits, target, _ = _case(shape)
-    with pytest.raises(TypeError):
-        F.cross_entropy(logits, target, ignore_index=1.5)  # PyTorch's answer
-    for impl in IMPLS:
-        with pytest.raises(InputError, match=r"ignore_index must be an integer, got 1\.5"):
-            cross_entropy(logits, target, ignore_index=1.5, impl=impl)
-
-
-def test_probability_targets_with_ignore_index_are_refused() -> None:
-    logits, _, _ = _case("2d")
-    probabilities = torch.softmax(torch.randn_like(logits), dim=1)
-    with pytest.raises(RuntimeError, match="ignore_index is not supported"):
-        F.cross_entropy(logits, probabilities, ignore_index=1)  # PyTorch's answer
-    with pytest.raises(InputError, match=r"ignore_index must be None with probability targets .*got 1"):
-        cross_entropy(logits, probabilities, ignore_index=1)
-    torch.testing.assert_close(cross_entropy(logits, probabilities, ignore_index=-5), F.cross_entropy(logits, probabilities, ignore_index=-5))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -92,7 +92,8 @@ def cross_entropy_gradient_rows(
     row_max = z.detach().amax(dim=-1, keepdim=True)
     row_max = torch.where(torch.isfinite(row_max), row_max, torch.zeros_like(row_max))
     exps = torch.exp(z - row_max)
-    probs = exps / exps.sum(dim=-1, keepdim=True)
+    total = exps.sum(dim=-1, keepdim=True)
+    probs = exps / torch.where(total > 0, total, torch.ones_like(total))  # an all -inf row: p = 0, as the kernels
     classes = torch.arange(n_classes, device=logits.device)
     onehot = (ids.unsqueeze(-1) == classes).to(dtype)
     q = (1.0 - label_smoothing) * onehot
