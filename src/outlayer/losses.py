@@ -371,7 +371,9 @@ def _reference_cross_entropy(problem: _CEProblem, need_grad: bool) -> tuple[Arra
         loss_rows = nll
         if eps > 0.0:
             smooth = -xp.sum(w_uniform * log_probs_finite, axis=1)
-            loss_rows = (1.0 - eps) * nll + eps * xp.where(parsed.keep, smooth, 0.0)
+            # eps = 1 puts no mass on the target: its term is 0 even where -log p_y is inf (0 * inf is NaN)
+            target_term = (1.0 - eps) * nll if eps < 1.0 else xp.zeros_like(nll)
+            loss_rows = target_term + eps * xp.where(parsed.keep, smooth, 0.0)
         grad_rows = None
         if need_grad:
             # dl/dz = (sum_c w_c q_c) p - w * q  with q = (1 - eps) onehot(y) + eps u

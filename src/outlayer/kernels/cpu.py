@@ -195,11 +195,15 @@ def cross_entropy_numba(
     row_loss = np.empty(n_rows, dtype=np.float64)
     row_bad = np.zeros(n_rows, dtype=np.uint8)
     compute_dtype = np.float64 if logits.dtype == np.float64 else np.float32
+    # The kernel only reads the logits; handing it a read-only view whatever the caller's flag
+    # means one compiled signature per dtype, not two (numba types writeability).
+    read_only = logits.view()
+    read_only.flags.writeable = False
     kernel = compiled_kernel(parallel=True)
     with _launch_lock:
         kernel(
-            logits,
-            logits.view(_SIGNED_INT_OF_WIDTH[logits.dtype.itemsize]),
+            read_only,
+            read_only.view(_SIGNED_INT_OF_WIDTH[logits.dtype.itemsize]),
             target,
             np.ones(1, dtype=compute_dtype) if weight is None else weight.astype(compute_dtype),
             weight is not None,
