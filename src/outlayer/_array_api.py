@@ -36,7 +36,13 @@ def array_namespace(*arrays: object) -> ModuleType:
     foreign = [a for a in arrays if a is not None and not isinstance(a, _PYTHON_OR_NUMPY)]
     if not foreign:
         return np
-    import array_api_compat  # lazy: only non-NumPy callers pay for it
+    try:
+        import array_api_compat  # lazy: only non-NumPy callers pay for it
+    except ImportError as exc:  # a base dependency: only a broken installation gets here
+        kind = type(foreign[0]).__module__.split(".")[0]
+        raise ImportError(
+            f"outlayer needs array-api-compat to compute on {kind} arrays (a dependency of outlayer: pip install array-api-compat)"
+        ) from exc
 
     return array_api_compat.array_namespace(*foreign)
 
