@@ -134,6 +134,7 @@ class _Target:
     def is_target(self, rows: _Rows) -> Array:
         """(M, K) bool: column == id. The only place ids meet the class axis, and only for gradients."""
         xp = rows.xp
+        assert self.ids is not None, "class-id targets only"
         classes = asarray_like(list(range(rows.z.shape[1])), rows.z, xp, dtype=xp.int64)
         return self.ids[:, None] == classes
 
@@ -388,6 +389,7 @@ def _reference_cross_entropy(problem: _CEProblem, need_grad: bool) -> tuple[Arra
 
     # Probability rows: l_n = -sum_c w_c q_c log p_c with q = (1 - eps) t + eps u.
     t = parsed.rows
+    assert t is not None and uniform is not None
     q = (1.0 - eps) * t + eps * uniform if eps > 0.0 else t
     wq = w * q if w is not None else q
     loss_rows = -xp.sum(wq * log_probs_finite, axis=1)
