@@ -36,7 +36,13 @@ def array_namespace(*arrays: object) -> ModuleType:
     foreign = [a for a in arrays if a is not None and not isinstance(a, _PYTHON_OR_NUMPY)]
     if not foreign:
         return np
-    import array_api_compat  # lazy: only non-NumPy callers pay for it
+    try:
+        import array_api_compat  # lazy: only non-NumPy callers pay for it
+    except ImportError as exc:  # a base dependency: only a broken installation gets here
+        kind = type(foreign[0]).__module__.split(".")[0]
+        raise ImportError(
+            f"outlayer needs array-api-compat to compute on {kind} arrays (a dependency of outlayer: pip install array-api-compat)"
+        ) from exc
 
     return array_api_compat.array_namespace(*foreign)
 
@@ -104,7 +110,7 @@ def _scalar(x: Array) -> float:
     return float(x) if x.ndim == 0 else float(x[()])
 
 
-def as_float(x: object, xp: ModuleType | None = None, *, name: str = "logits") -> tuple[Array, ModuleType, Any]:
+def as_float(x: Any, xp: ModuleType | None = None, *, name: str = "logits") -> tuple[Array, ModuleType, Any]:
     """``x`` as a real floating array in its compute dtype; returns (array, namespace, dtype to return).
 
     Integer input is promoted to the library's default float; complex and boolean input is refused.
@@ -128,7 +134,7 @@ def as_float(x: object, xp: ModuleType | None = None, *, name: str = "logits") -
 require_logits = check_logits
 
 
-def as_ints(labels: object, xp: ModuleType, *, name: str = "labels") -> Array:
+def as_ints(labels: Any, xp: ModuleType, *, name: str = "labels") -> Array:
     """Integer class ids as int64; float arrays holding whole numbers are accepted, 1.5 or NaN are not.
 
     uint64 values beyond int64 are refused (a cast would wrap them to negative ids).

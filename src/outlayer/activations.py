@@ -167,8 +167,8 @@ def logsumexp(
     zero_d = z.ndim == 0
     z, axis = _with_class_axis(z, axis, xp)
     m, _, s, log_s, _ = _shifted_exp(z, axis, xp, temperature)
-    top = m / temperature if temperature != 1.0 else m
     with np.errstate(over="ignore"):  # m / T beyond the dtype's range is inf, the right answer
+        top = m / temperature if temperature != 1.0 else m
         lse = xp.where(s > 0, top + log_s, NEG_INF)
     if zero_d:
         lse = xp.reshape(lse, ())

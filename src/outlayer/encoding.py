@@ -117,7 +117,7 @@ class LabelCoder:
                 raise InputError("ordered=True needs the classes in their order: pass classes=[...]")
             if not values:
                 raise InputError("cannot fit a LabelCoder on no labels")
-            distinct = {_key(v): v for v in values}
+            distinct: dict[Hashable, Any] = {_key(v): v for v in values}
             has_nan = _NAN in distinct
             distinct.pop(_NAN, None)
             try:

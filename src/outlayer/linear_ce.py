@@ -241,7 +241,7 @@ def _chunked(
             _raise_nonfinite_block(logits, start)
             raise
         losses.append(block_loss)
-        if dlogits is None:
+        if dlogits is None or dhidden is None or dweight is None:
             continue
         if scale != 1.0:
             dlogits *= scale
@@ -309,7 +309,7 @@ def linear_cross_entropy_with_grad(
         ``"none"`` row i of ``dhidden`` is the gradient of row i's own loss and ``dweight``,
         ``dbias`` are the gradients of the sum of the row losses.
     """
-    return _chunked(
+    loss, dhidden, dweight, dbias = _chunked(
         hidden,
         weight,
         target,
@@ -322,6 +322,8 @@ def linear_cross_entropy_with_grad(
         with_grad=True,
         impl=impl,
     )
+    assert dhidden is not None and dweight is not None
+    return loss, dhidden, dweight, dbias
 
 
 def linear_cross_entropy(

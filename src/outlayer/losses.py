@@ -134,6 +134,7 @@ class _Target:
     def is_target(self, rows: _Rows) -> Array:
         """(M, K) bool: column == id. The only place ids meet the class axis, and only for gradients."""
         xp = rows.xp
+        assert self.ids is not None, "class-id targets only"
         classes = asarray_like(list(range(rows.z.shape[1])), rows.z, xp, dtype=xp.int64)
         return self.ids[:, None] == classes
 
@@ -371,7 +372,9 @@ def _reference_cross_entropy(problem: _CEProblem, need_grad: bool) -> tuple[Arra
         loss_rows = nll
         if eps > 0.0:
             smooth = -xp.sum(w_uniform * log_probs_finite, axis=1)
-            loss_rows = (1.0 - eps) * nll + eps * xp.where(parsed.keep, smooth, 0.0)
+            # eps = 1 puts no mass on the target: its term is 0 even where -log p_y is inf (0 * inf is NaN)
+            target_term = (1.0 - eps) * nll if eps < 1.0 else xp.zeros_like(nll)
+            loss_rows = target_term + eps * xp.where(parsed.keep, smooth, 0.0)
         grad_rows = None
         if need_grad:
             # dl/dz = (sum_c w_c q_c) p - w * q  with q = (1 - eps) onehot(y) + eps u
@@ -386,6 +389,7 @@ def _reference_cross_entropy(problem: _CEProblem, need_grad: bool) -> tuple[Arra
 
     # Probability rows: l_n = -sum_c w_c q_c log p_c with q = (1 - eps) t + eps u.
     t = parsed.rows
+    assert t is not None and uniform is not None
     q = (1.0 - eps) * t + eps * uniform if eps > 0.0 else t
     wq = w * q if w is not None else q
     loss_rows = -xp.sum(wq * log_probs_finite, axis=1)

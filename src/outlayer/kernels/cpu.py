@@ -83,12 +83,13 @@ def set_num_threads(threads: int | None) -> int:
         return 1
     import numba
 
+    most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]  # set at numba's import
     if threads is not None:
-        if not 1 <= int(threads) <= numba.config.NUMBA_NUM_THREADS:
-            raise ValueError(f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {threads!r}")
+        if not 1 <= int(threads) <= most:
+            raise ValueError(f"threads must be between 1 and {most}, got {threads!r}")
         numba.set_num_threads(int(threads))
     else:
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        numba.set_num_threads(most)
     return int(numba.get_num_threads())
 
 
@@ -195,11 +196,15 @@ def cross_entropy_numba(
     row_loss = np.empty(n_rows, dtype=np.float64)
     row_bad = np.zeros(n_rows, dtype=np.uint8)
     compute_dtype = np.float64 if logits.dtype == np.float64 else np.float32
+    # The kernel only reads the logits; handing it a read-only view whatever the caller's flag
+    # means one compiled signature per dtype, not two (numba types writeability).
+    read_only = logits.view()
+    read_only.flags.writeable = False
     kernel = compiled_kernel(parallel=True)
     with _launch_lock:
         kernel(
-            logits,
-            logits.view(_SIGNED_INT_OF_WIDTH[logits.dtype.itemsize]),
+            read_only,
+            read_only.view(_SIGNED_INT_OF_WIDTH[logits.dtype.itemsize]),
             target,
             np.ones(1, dtype=compute_dtype) if weight is None else weight.astype(compute_dtype),
             weight is not None,
@@ -218,7 +223,7 @@ def cross_entropy_numba(
         raise nonfinite_logits_error(_widened_row(logits, row), row, name=name)
     if mean_over_nothing:
         # A mean over nothing is 0 with a zero gradient (the core's convention; torch gives NaN).
-        if with_grad:
+        if grad_out is not None:
             grad_out.fill(0)
         return np.zeros((), dtype=loss_dtype), grad_out
     if reduction == "none":

@@ -102,7 +102,7 @@ def _i64_bits_as_f64(typingctx, bits):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(fastmath=FASTMATH)
-def exp_f32(x: float) -> float:
+def exp_f32(x):  # type: ignore[no-untyped-def]
     """exp for float32 in plain arithmetic so that LLVM vectorises it (numba has no vector exp
     without Intel SVML): x = k ln2 + r, exp(x) = 2**k * exp(r), 2**k built from its exponent bits.
     Exact 0 for x < -87.34 (and for -inf), NaN for NaN."""
