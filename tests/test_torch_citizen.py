@@ -15,8 +15,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from outlayer import _dispatch  # noqa: E402
-from outlayer.torch import CrossEntropyLoss, cross_entropy, linear_cross_entropy  # noqa: E402
-from outlayer.torch import _ce  # noqa: E402
+from outlayer.torch import CrossEntropyLoss, _ce, cross_entropy, linear_cross_entropy  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not _dispatch.numba_usable(), reason="numba is not installed: the kernel path does not exist")
 IMPLS = ["numba", "reference"]  # the kernel op and the core on torch tensors (small inputs' "auto")
@@ -241,7 +240,8 @@ def test_vmap_over_logits_targets_and_weights_equals_torch(reduction: str) -> No
         batched = [a.unbind(0) if d == 0 else [a] * 3 for a, d in zip(args, in_dims)]
         return torch.stack([theirs(*problem) for problem in zip(*batched)])
 
-    for in_dims, args in (((0, 0), (logits, target)), ((0, None), (logits, target[0])), ((None, 0), (logits[0], target)), ((0, 0, 0), (logits, target, weights))):
+    cases = (((0, 0), (logits, target)), ((0, None), (logits, target[0])), ((None, 0), (logits[0], target)), ((0, 0, 0), (logits, target, weights)))
+    for in_dims, args in cases:
         got, expected = torch.vmap(ours, in_dims=in_dims)(*args), looped(*args, in_dims=in_dims)
         if in_dims[0] == 0 and len(in_dims) == 2:  # where PyTorch's own vmap works
             torch.testing.assert_close(torch.vmap(theirs, in_dims=in_dims)(*args), expected, equal_nan=True)

@@ -31,6 +31,7 @@ from outlayer.torch import _parallel, vocab_parallel_cross_entropy, vocab_parall
 N, D, V = 19, 5, 23  # V not divisible by 2 or 4: the shards have different widths
 TOL = dict(rtol=2e-6, atol=2e-7)  # float32 rounding: the sums are grouped differently per shard
 TOL64 = dict(rtol=1e-10, atol=1e-12)
+IDS = torch.zeros(N, dtype=torch.int64)
 
 
 def shard_bounds(world_size: int, rank: int, n_classes: int = V) -> tuple[int, int]:
@@ -67,8 +68,8 @@ def check_logits_path(rank: int, world_size: int, group=None) -> None:
         )
         (got * upstream).sum().backward()
         case = f"rank {rank}/{world_size} {reduction} eps={smoothing} weighted={weighted}"
-        torch.testing.assert_close(got, expected.detach(), **TOL, msg=lambda m: f"loss, {case}: {m}")
-        torch.testing.assert_close(local.grad, full.grad[:, start:stop], **TOL, msg=lambda m: f"grad, {case}: {m}")
+        torch.testing.assert_close(got, expected.detach(), **TOL, msg=lambda m, case=case: f"loss, {case}: {m}")
+        torch.testing.assert_close(local.grad, full.grad[:, start:stop], **TOL, msg=lambda m, case=case: f"grad, {case}: {m}")
 
 
 def check_adversarial_logits_match_the_core(rank: int, world_size: int) -> None:
@@ -98,8 +99,10 @@ def check_adversarial_logits_match_the_core(rank: int, world_size: int) -> None:
         got.backward()
         tol = TOL64 if values.dtype == torch.float64 else dict(rtol=1e-5, atol=1e-5)
         case = f"rank {rank}, eps={smoothing}, dtype {values.dtype}, weighted {cw is not None}"
-        torch.testing.assert_close(got.double(), torch.tensor(float(expected_loss), dtype=torch.float64), **tol, msg=lambda m: f"loss, {case}: {m}")
-        torch.testing.assert_close(local.grad.double(), torch.from_numpy(np.asarray(expected_grad))[:, start:stop], **tol, msg=lambda m: f"grad, {case}: {m}")
+        expected_value = torch.tensor(float(expected_loss), dtype=torch.float64)
+        expected_local = torch.from_numpy(np.asarray(expected_grad))[:, start:stop]
+        torch.testing.assert_close(got.double(), expected_value, **tol, msg=lambda m, case=case: f"loss, {case}: {m}")
+        torch.testing.assert_close(local.grad.double(), expected_local, **tol, msg=lambda m, case=case: f"grad, {case}: {m}")
 
 
 def check_linear_path(rank: int, world_size: int, group=None) -> None:
@@ -121,10 +124,10 @@ def check_linear_path(rank: int, world_size: int, group=None) -> None:
         )
         (got * upstream).sum().backward()
         case = f"rank {rank}/{world_size} {reduction} chunk {chunk_size}"
-        torch.testing.assert_close(got, expected.detach(), **TOL, msg=lambda m: f"loss, {case}: {m}")
-        torch.testing.assert_close(h_.grad, h.grad, **TOL, msg=lambda m: f"dhidden, {case}: {m}")
-        torch.testing.assert_close(w_local.grad, w.grad[start:stop], **TOL, msg=lambda m: f"dweight, {case}: {m}")
-        torch.testing.assert_close(b_local.grad, b.grad[start:stop], **TOL, msg=lambda m: f"dbias, {case}: {m}")
+        torch.testing.assert_close(got, expected.detach(), **TOL, msg=lambda m, case=case: f"loss, {case}: {m}")
+        torch.testing.assert_close(h_.grad, h.grad, **TOL, msg=lambda m, case=case: f"dhidden, {case}: {m}")
+        torch.testing.assert_close(w_local.grad, w.grad[start:stop], **TOL, msg=lambda m, case=case: f"dweight, {case}: {m}")
+        torch.testing.assert_close(b_local.grad, b.grad[start:stop], **TOL, msg=lambda m, case=case: f"dbias, {case}: {m}")
 
 
 def check_gradient_penalties_equal_the_single_process_ones(rank: int, world_size: int) -> None:
@@ -145,7 +148,7 @@ def check_gradient_penalties_equal_the_single_process_ones(rank: int, world_size
         ).sum()
         (grad,) = torch.autograd.grad(loss, local, create_graph=True)
         (got,) = torch.autograd.grad(loss + (grad**2).sum(), local)
-        torch.testing.assert_close(got, expected[:, start:stop], **TOL64, msg=lambda m: f"logits penalty, rank {rank}, {reduction}: {m}")
+        torch.testing.assert_close(got, expected[:, start:stop], **TOL64, msg=lambda m, reduction=reduction: f"logits penalty, rank {rank}, {reduction}: {m}")
 
     leaves = [t.clone().requires_grad_(True) for t in (hidden, weight, bias)]
     loss = F.cross_entropy(leaves[0] @ leaves[1].T + leaves[2], target, label_smoothing=0.1)
@@ -222,15 +225,30 @@ def failure_worker(rank: int, world_size: int, init_file: str) -> None:
             (ce(reduction="sum" if only_rank_1 else "mean"), r"same reduction, got 'mean' on rank 0, 'sum' on rank 1"),
             (ce(ignore_index=3 if only_rank_1 else -100), r"same ignore_index, got -100 on rank 0, 3 on rank 1"),
             (ce(target=target.roll(1) if only_rank_1 else target), r"same target class ids \(their checksums differ\)"),
-            (ce(local_logits=local[:-1] if only_rank_1 else local, target=target[:-1] if only_rank_1 else target), r"same number of rows N, got 19 on rank 0, 18 on rank 1"),
+            (
+                ce(local_logits=local[:-1] if only_rank_1 else local, target=target[:-1] if only_rank_1 else target),
+                r"same number of rows N, got 19 on rank 0, 18 on rank 1",
+            ),
             (ce(local_logits=local.double() if only_rank_1 else local), r"same logits dtype, got float32 on rank 0, float64 on rank 1"),
-            (ce(vocab_start=start - 1 if only_rank_1 else start), r"vocabulary slices must tile \[0, V\) with no gap or overlap, got \[0, 12\) on rank 0, \[11, 22\) on rank 1"),
+            (
+                ce(vocab_start=start - 1 if only_rank_1 else start),
+                r"vocabulary slices must tile \[0, V\) with no gap or overlap, got \[0, 12\) on rank 0, \[11, 22\) on rank 1",
+            ),
             # one rank refuses its own input: before, the others waited 30 minutes in all_reduce
             (ce(local_logits=local[:, 0] if only_rank_1 else local), r"rank 1 refused its input: local_logits must be a 2-D floating tensor"),
-            (ce(local_logits=local.index_fill(1, torch.tensor([2]), float("nan")) if only_rank_1 else local), r"rank 1 refused its input: local_logits must be finite or -inf, got nan at index \(0, 2\); global class 14"),
+            (
+                ce(local_logits=local.index_fill(1, torch.tensor([2]), float("nan")) if only_rank_1 else local),
+                r"rank 1 refused its input: local_logits must be finite or -inf, got nan at index \(0, 2\); global class 14",
+            ),
             (ce(target=target.float() if only_rank_1 else target), r"rank 1 refused its input: target must be an integer tensor"),
-            (ce(weight=-torch.ones(stop - start) if only_rank_1 else None), r"rank 1 refused its input: weight must be finite and non-negative, got -1.0 at index 0"),
-            (ce(label_smoothing=2.0), r"rank 0 refused its input: label_smoothing must be a number in \[0, 1\], got 2.0 \(ranks \[0, 1\] refused theirs\)"),
+            (
+                ce(weight=-torch.ones(stop - start) if only_rank_1 else None),
+                r"rank 1 refused its input: weight must be finite and non-negative, got -1.0 at index 0",
+            ),
+            (
+                ce(label_smoothing=2.0),
+                r"rank 0 refused its input: label_smoothing must be a number in \[0, 1\], got 2.0 \(ranks \[0, 1\] refused theirs\)",
+            ),
             # the same bad target on every rank: the same refusal everywhere
             (ce(target=target.index_fill(0, torch.tensor([3]), V)), r"target must be class ids in \[0, 23\) or ignore_index=-100, got 23 at index 3"),
         ]
@@ -240,10 +258,18 @@ def failure_worker(rank: int, world_size: int, init_file: str) -> None:
         linear_cases = [
             (lambda: vocab_parallel_linear_cross_entropy(hidden + (1e-3 if only_rank_1 else 0.0), w_local, target, vocab_start=start, timeout=30),
              r"same hidden \(the checksums of its bits differ\)"),
-            (lambda: vocab_parallel_linear_cross_entropy(hidden, w_local, target, vocab_start=start, local_bias=bias[start:stop] if only_rank_1 else None, timeout=30),
-             r"same presence of local_bias, got none on rank 0, given on rank 1"),
-            (lambda: vocab_parallel_linear_cross_entropy(hidden.index_fill(0, torch.tensor([13]), float("nan")), w_local, target, vocab_start=start, chunk_size=5, timeout=30),
-             r"logits \(hidden @ local_weight.T \+ local_bias\) must be finite or -inf, got NaN or \+inf in row 13"),
+            (
+                lambda: vocab_parallel_linear_cross_entropy(
+                    hidden, w_local, target, vocab_start=start, local_bias=bias[start:stop] if only_rank_1 else None, timeout=30
+                ),
+                r"same presence of local_bias, got none on rank 0, given on rank 1",
+            ),
+            (
+                lambda: vocab_parallel_linear_cross_entropy(
+                    hidden.index_fill(0, torch.tensor([13]), float("nan")), w_local, target, vocab_start=start, chunk_size=5, timeout=30
+                ),
+                r"logits \(hidden @ local_weight.T \+ local_bias\) must be finite or -inf, got NaN or \+inf in row 13",
+            ),
         ]
         for call, pattern in linear_cases:
             assert _same_error_on_every_rank(call, pattern, rank) < 10.0, pattern
@@ -287,11 +313,13 @@ def test_one_process_group_passes_gradcheck_and_gradgradcheck_in_float64(one_pro
     class_weight = class_weight[:7]
     logits = (hidden @ weight.T + bias).requires_grad_(True)
     for reduction in ("mean", "none"):
-        def logits_fn(z):
+        def logits_fn(z, reduction=reduction):
             return vocab_parallel_cross_entropy(z, target, vocab_start=0, weight=class_weight, label_smoothing=0.1, reduction=reduction)
 
-        def linear_fn(h, w, b):
-            return vocab_parallel_linear_cross_entropy(h, w, target, vocab_start=0, local_bias=b, label_smoothing=0.1, reduction=reduction, chunk_size=4)
+        def linear_fn(h, w, b, reduction=reduction):
+            return vocab_parallel_linear_cross_entropy(
+                h, w, target, vocab_start=0, local_bias=b, label_smoothing=0.1, reduction=reduction, chunk_size=4
+            )
 
         leaves = [t.clone().requires_grad_(True) for t in (hidden, weight, bias)]
         assert torch.autograd.gradcheck(logits_fn, (logits,)) and torch.autograd.gradgradcheck(logits_fn, (logits,))
@@ -321,13 +349,16 @@ def test_linear_form_never_holds_more_than_chunk_size_rows_of_logits(one_process
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: vocab_parallel_cross_entropy(torch.zeros(N), torch.zeros(N, dtype=torch.int64), vocab_start=0), r"local_logits must be a 2-D"),
-        (lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), torch.zeros(N + 1, dtype=torch.int64), vocab_start=0), r"target must be of shape \(19,\), one class id per row, got 'shape \(20,\)'"),
-        (lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), torch.zeros(N), vocab_start=0), r"target must be an integer tensor of class ids, got torch.float32"),
-        (lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), torch.zeros(N, dtype=torch.int64), vocab_start=-1), r"vocab_start must be a non-negative integer, got -1"),
-        (lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), torch.zeros(N, dtype=torch.int64), vocab_start=0, reduction="max"), r"got 'max'"),
-        (lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), torch.zeros(N, dtype=torch.int64), vocab_start=0, ignore_index=1.5), r"ignore_index must be an integer, got 1.5"),
-        (lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), torch.zeros(N, dtype=torch.int64), vocab_start=2), r"slices must tile \[0, V\).*got \[2, 6\) on rank 0"),
+        (lambda: vocab_parallel_cross_entropy(torch.zeros(N), IDS, vocab_start=0), r"local_logits must be a 2-D"),
+        (
+            lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), torch.zeros(N + 1, dtype=torch.int64), vocab_start=0),
+            r"target must be of shape \(19,\), one class id per row, got 'shape \(20,\)'",
+        ),
+        (lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), IDS.float(), vocab_start=0), r"target must be an integer tensor of class ids, got torch.f"),
+        (lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), IDS, vocab_start=-1), r"vocab_start must be a non-negative integer, got -1"),
+        (lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), IDS, vocab_start=0, reduction="max"), r"got 'max'"),
+        (lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), IDS, vocab_start=0, ignore_index=1.5), r"ignore_index must be an integer, got 1.5"),
+        (lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), IDS, vocab_start=2), r"slices must tile \[0, V\).*got \[2, 6\) on rank 0"),
         (
             lambda: vocab_parallel_linear_cross_entropy(torch.zeros(N, D), torch.zeros(V, D + 1), torch.zeros(N, dtype=torch.int64), vocab_start=0),
             r"hidden shape \(19, 5\) and weight shape \(23, 6\)",

@@ -130,7 +130,11 @@ def _validated_values(rows: Tensor, target: Tensor, weight: Tensor | None, ignor
         return ids.reshape(-1), checked
     ids = _validate.check_class_ids(target.detach().cpu().numpy(), num_classes=n_classes, ignore_index=ignore_index, xp=np)
     like = np.empty((), dtype=np.float64 if compute == torch.float64 else np.float32)
-    checked = None if weight is None else _validate.check_class_weight(weight.detach().cpu().float().numpy() if weight.dtype == torch.bfloat16 else weight.detach().cpu().numpy(), num_classes=n_classes, xp=np, like=like)
+    checked = None
+    if weight is not None:
+        values = weight.detach().cpu()
+        values = values.float() if values.dtype in (torch.bfloat16, torch.float16) else values  # NumPy has no bfloat16
+        checked = _validate.check_class_weight(values.numpy(), num_classes=n_classes, xp=np, like=like)
     return torch.from_numpy(np.ascontiguousarray(ids.reshape(-1))), checked
 
 

@@ -573,6 +573,7 @@ class LinearCrossEntropyLoss(torch.nn.Module):
     ) -> None:
         super().__init__()
         self.register_buffer("class_weight", class_weight)
+        self.class_weight: Tensor | None
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
         self.reduction = reduction
