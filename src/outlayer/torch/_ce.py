@@ -113,21 +113,14 @@ def _empty_like_hugepages(tensor: Tensor) -> Tensor:
 def _validated_values(rows: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple[Tensor, Any]:
     """The checks that read values, inside the op so that compiled graphs and vmap keep them:
     class ids (named at the caller's index: ``target`` has the caller's batch shape) and class
-    weights, with the core's messages (:mod:`outlayer._validate`). Returns the flat int64 ids
-    and the checked weights (NumPy float64 on the CPU, a tensor on CUDA)."""
+    weights, with the core's messages (:mod:`outlayer._validate`). Returns the flat int64 ids (a
+    CPU tensor) and the checked weights (NumPy, in the logits' compute dtype). O(N + V), on the host."""
     import numpy as np
 
     from outlayer import _validate
 
     n_classes = rows.shape[1]
     compute = torch.promote_types(rows.dtype, torch.float32)
-    if rows.is_cuda:
-        import array_api_compat.torch as xp
-
-        ids = _validate.check_class_ids(target, num_classes=n_classes, ignore_index=ignore_index, xp=xp)
-        like = torch.empty((), dtype=compute, device=rows.device)
-        checked = _validate.check_class_weight(weight, num_classes=n_classes, xp=xp, like=like)
-        return ids.reshape(-1), checked
     ids = _validate.check_class_ids(target.detach().cpu().numpy(), num_classes=n_classes, ignore_index=ignore_index, xp=np)
     like = np.empty((), dtype=np.float64 if compute == torch.float64 else np.float32)
     checked = None
@@ -154,10 +147,12 @@ def _run_kernel(
     reduction: str,
     with_grad: bool,
     in_place: bool = False,
+    impl: str | None = None,
 ) -> tuple[Tensor, Tensor | None]:
     """(loss, gradient or None) of (M, V) ``values`` whose class ids ``target`` have the caller's
     batch shape (``"none"`` losses come back in it). ``in_place``: the gradient is written over
-    ``values`` (C-contiguous), which is returned as it. A NaN or +inf logit raises
+    ``values`` (C-contiguous), which is returned as it. ``impl``: "numba" or "triton" (None: by
+    device; "triton" also runs CPU tensors under ``TRITON_INTERPRET=1``). A NaN or +inf logit raises
     :class:`outlayer._validate.InputError` naming the caller's index, as the core does."""
     import numpy as np
 
@@ -166,9 +161,10 @@ def _run_kernel(
     ids, checked_weight = _validated_values(values, target, weight, ignore_index)
     options: dict[str, Any] = dict(ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction, with_grad=with_grad)
     try:
-        if values.is_cuda:
+        if impl == "triton" or (impl is None and values.is_cuda):
+            device_weight = None if checked_weight is None else torch.as_tensor(checked_weight, device=values.device)
             loss, grad = _dispatch.fused_cross_entropy(
-                values, ids, impl="triton", weight=checked_weight, grad_out=values if in_place and with_grad else None, **options
+                values, ids.to(values.device), impl="triton", weight=device_weight, grad_out=values if in_place and with_grad else None, **options
             )
             loss = torch.as_tensor(loss)
         else:
@@ -203,21 +199,22 @@ def _fused_op(
     label_smoothing: float,
     reduction: str,
     with_grad: bool,
+    impl: str,
 ) -> tuple[Tensor, Tensor]:
-    """(loss, gradient) of (M, V) logits and class ids of the caller's batch shape (M elements);
-    the gradient is an empty (0,) tensor unless ``with_grad``."""
-    loss, grad = _run_kernel(logits, target, weight, ignore_index, label_smoothing, reduction, with_grad)
+    """(loss, gradient) of (M, V) logits and class ids of the caller's batch shape (M elements)
+    on kernel ``impl`` ("numba" or "triton"); the gradient is an empty (0,) tensor unless ``with_grad``."""
+    loss, grad = _run_kernel(logits, target, weight, ignore_index, label_smoothing, reduction, with_grad, impl=impl)
     return loss, logits.new_empty((0,)) if grad is None else grad
 
 
 @_fused_op.register_fake
-def _fused_op_fake(logits, target, weight, ignore_index, label_smoothing, reduction, with_grad):  # noqa: ANN001, ANN202
+def _fused_op_fake(logits, target, weight, ignore_index, label_smoothing, reduction, with_grad, impl):  # noqa: ANN001, ANN202
     grad = logits.new_empty(tuple(logits.shape) if with_grad else (0,))  # contiguous, as the real one
     return logits.new_empty(_loss_shape(target, reduction)), grad
 
 
 @_fused_op.register_vmap
-def _fused_op_vmap(info, in_dims, logits, target, weight, ignore_index, label_smoothing, reduction, with_grad):  # noqa: ANN001, ANN202
+def _fused_op_vmap(info, in_dims, logits, target, weight, ignore_index, label_smoothing, reduction, with_grad, impl):  # noqa: ANN001, ANN202
     """A batch of B problems (B, M, V) as one (B * M, V) kernel call with per-problem reductions."""
     logits_dim, target_dim, weight_dim = in_dims[:3]
     batch = info.batch_size
@@ -231,6 +228,7 @@ def _fused_op_vmap(info, in_dims, logits, target, weight, ignore_index, label_sm
                 label_smoothing,
                 reduction,
                 with_grad,
+                impl,
             )
             for b in range(batch)
         ]
@@ -238,7 +236,7 @@ def _fused_op_vmap(info, in_dims, logits, target, weight, ignore_index, label_sm
     z = logits.movedim(logits_dim, 0) if logits_dim is not None else logits.expand(batch, *logits.shape)
     y = target.movedim(target_dim, 0) if target_dim is not None else target.expand(batch, *target.shape)
     n_rows, n_classes = z.shape[1], z.shape[2]
-    rows, row_grad = _fused_op(z.reshape(batch * n_rows, n_classes), y, weight, ignore_index, label_smoothing, "none", with_grad)
+    rows, row_grad = _fused_op(z.reshape(batch * n_rows, n_classes), y, weight, ignore_index, label_smoothing, "none", with_grad, impl)
     grad = row_grad.reshape(batch, n_rows, n_classes) if with_grad else row_grad.new_empty((batch, 0))
     if reduction == "none":
         return (rows, grad), (0, 0)
@@ -262,10 +260,10 @@ def _fused_op_backward(ctx: Any, grad_loss: Tensor | None, _grad_of_grad: Any) -
     # Reached only under torch.compile (eager calls go through _FusedCrossEntropy): a traced,
     # branch-free first-order backward. Compiled graphs do not support double backward anyway.
     if grad_loss is None:
-        return (None,) * 7
+        return (None,) * 8
     (grad,) = ctx.saved_tensors
     scale = grad_loss.to(grad.dtype)
-    return (grad * (scale.reshape(-1, 1) if ctx.reduction == "none" else scale),) + (None,) * 6
+    return (grad * (scale.reshape(-1, 1) if ctx.reduction == "none" else scale),) + (None,) * 7
 
 
 _fused_op.register_autograd(_fused_op_backward, setup_context=_fused_op_setup_context)
@@ -273,14 +271,14 @@ _fused_op.register_autograd(_fused_op_backward, setup_context=_fused_op_setup_co
 
 @torch.library.custom_op("outlayer::cross_entropy_fused_", mutates_args=("logits",))
 def _fused_inplace_op(
-    logits: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, label_smoothing: float, reduction: str
+    logits: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, label_smoothing: float, reduction: str, impl: str
 ) -> Tensor:
     """Loss of contiguous (M, V) logits, whose memory then holds the gradient (no new buffer)."""
-    return _run_kernel(logits, target, weight, ignore_index, label_smoothing, reduction, True, in_place=True)[0]
+    return _run_kernel(logits, target, weight, ignore_index, label_smoothing, reduction, True, in_place=True, impl=impl)[0]
 
 
 @_fused_inplace_op.register_fake
-def _fused_inplace_op_fake(logits, target, weight, ignore_index, label_smoothing, reduction):  # noqa: ANN001, ANN202
+def _fused_inplace_op_fake(logits, target, weight, ignore_index, label_smoothing, reduction, impl):  # noqa: ANN001, ANN202
     return logits.new_empty(_loss_shape(target, reduction))
 
 
@@ -303,12 +301,13 @@ class _FusedCrossEntropy(torch.autograd.Function):
         label_smoothing: float,
         reduction: str,
         with_grad: bool,
+        impl: str,
     ) -> tuple[Tensor, Tensor]:
-        return _fused_op(logits, target, weight, ignore_index, label_smoothing, reduction, with_grad)
+        return _fused_op(logits, target, weight, ignore_index, label_smoothing, reduction, with_grad, impl)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, Tensor]) -> None:
-        logits, target, weight, ignore_index, label_smoothing, reduction, with_grad = inputs
+        logits, target, weight, ignore_index, label_smoothing, reduction, with_grad, _impl = inputs
         ctx.mark_non_differentiable(output[1])
         # No zero-filled (N, V) "gradient" of the gradient output for backward: it is never used.
         ctx.set_materialize_grads(False)
@@ -322,14 +321,14 @@ class _FusedCrossEntropy(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_loss: Tensor, _grad_of_grad: Any) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         if grad_loss is None:
-            return (None,) * 7
+            return (None,) * 8
         logits, target, weight, grad = ctx.saved_tensors
         reduction = ctx.options[2]
         if torch.is_grad_enabled() or not ctx.with_grad:  # create_graph=True (torch.func: always)
             grad = _grad.cross_entropy_gradient_rows(logits, target.reshape(-1), weight, *ctx.options)
             scale = grad_loss.to(grad.dtype)
-            return (grad * (scale.reshape(-1, 1) if reduction == "none" else scale),) + (None,) * 6
-        return (_grad.scale_by_upstream(grad, grad_loss, reduction),) + (None,) * 6
+            return (grad * (scale.reshape(-1, 1) if reduction == "none" else scale),) + (None,) * 7
+        return (_grad.scale_by_upstream(grad, grad_loss, reduction),) + (None,) * 7
 
     @staticmethod
     def jvp(ctx: Any, logits_tangent: Tensor | None, *_tangents: Any) -> tuple[Tensor | None, None]:
@@ -346,12 +345,12 @@ class _FusedCrossEntropyInPlace(torch.autograd.Function):
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx: Any, logits: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, label_smoothing: float, reduction: str
+        ctx: Any, logits: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, label_smoothing: float, reduction: str, impl: str
     ) -> Tensor:
         values = logits.detach()  # shares memory and version counter with the caller's logits
         # The op declares the mutation, so the version counter moves: any other saved use of
         # these logits fails loudly in its backward instead of reading the gradient.
-        loss = _fused_inplace_op(values, target, weight, ignore_index, label_smoothing, reduction)
+        loss = _fused_inplace_op(values, target, weight, ignore_index, label_smoothing, reduction, impl)
         ctx.save_for_backward(values)
         ctx.reduction = reduction
         return loss
@@ -361,27 +360,27 @@ class _FusedCrossEntropyInPlace(torch.autograd.Function):
         if torch.is_grad_enabled():
             _grad.refuse_in_place_double_backward("cross_entropy")
         (grad,) = ctx.saved_tensors
-        return (_grad.scale_by_upstream(grad, grad_loss, ctx.reduction),) + (None,) * 5
+        return (_grad.scale_by_upstream(grad, grad_loss, ctx.reduction),) + (None,) * 6
 
 
 def _fused_rows(
-    rows: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, label_smoothing: float, reduction: str, inplace: bool
+    rows: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, label_smoothing: float, reduction: str, inplace: bool, impl: str
 ) -> Tensor:
     """The fused loss of (M, V) rows (class ids in the caller's batch shape), through the
     autograd route that fits the caller."""
     with_grad = torch.is_grad_enabled() and rows.requires_grad
     if torch.compiler.is_compiling():  # dynamo cannot trace a custom jvp: the op's own autograd
-        return _fused_op(rows, target, weight, ignore_index, label_smoothing, reduction, with_grad)[0]
+        return _fused_op(rows, target, weight, ignore_index, label_smoothing, reduction, with_grad, impl)[0]
     if inplace and with_grad:
         if not _grad.is_plain_tensor(rows):
             raise RuntimeError("cross_entropy(inplace=True) cannot run under torch.func transforms; pass inplace=False")
         values = rows if rows.is_contiguous() else rows.contiguous()
-        return _FusedCrossEntropyInPlace.apply(values, target, weight, ignore_index, label_smoothing, reduction)
-    return _FusedCrossEntropy.apply(rows, target, weight, ignore_index, label_smoothing, reduction, with_grad)[0]
+        return _FusedCrossEntropyInPlace.apply(values, target, weight, ignore_index, label_smoothing, reduction, impl)
+    return _FusedCrossEntropy.apply(rows, target, weight, ignore_index, label_smoothing, reduction, with_grad, impl)[0]
 
 
 def _fused_cross_entropy(
-    input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, label_smoothing: float, reduction: str, inplace: bool
+    input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, label_smoothing: float, reduction: str, inplace: bool, impl: str
 ) -> Tensor:
     """(V,), (N, V) and (N, V, d1, ...) logits as (M, V) rows for the kernel op."""
     if input.dim() == 2:
@@ -390,7 +389,7 @@ def _fused_cross_entropy(
         rows = input.unsqueeze(0)
     else:  # (N, V, d1, ...): classes last, one row per position (a copy; autograd maps the gradient back)
         rows = input.movedim(1, -1).reshape(-1, input.shape[1])
-    return _fused_rows(rows, target, weight, ignore_index, label_smoothing, reduction, inplace)
+    return _fused_rows(rows, target, weight, ignore_index, label_smoothing, reduction, inplace, impl)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -492,7 +491,7 @@ def cross_entropy(
     chosen = _backend(input, target, weight, options.impl)
     if chosen != "reference":
         _check_fused_shapes(input, target)
-        return _fused_cross_entropy(input, target, weight, int(ignore_index), options.label_smoothing, options.reduction, inplace)
+        return _fused_cross_entropy(input, target, weight, int(ignore_index), options.label_smoothing, options.reduction, inplace, chosen)
     from outlayer.losses import cross_entropy as reference_cross_entropy
 
     is_ids = not torch.is_floating_point(target)

@@ -59,7 +59,7 @@ def _block_ce_in_place(
 ) -> tuple[Tensor, Tensor | None]:
     """Loss (``"sum"``: scalar, ``"none"``: per row) and gradient of one contiguous block, on the
     backend chosen for the whole call. The gradient is written over ``logits`` and returned as it."""
-    if _uses_triton(logits) and logits.dtype != torch.float64:
+    if impl == "triton" or (_uses_triton(logits) and logits.dtype != torch.float64):
         from outlayer import _dispatch
 
         return _dispatch.fused_cross_entropy(
@@ -67,7 +67,7 @@ def _block_ce_in_place(
             reduction=reduction, with_grad=with_grad, grad_out=logits if with_grad else None,
         )
     if impl != "reference":
-        loss, grad = _ce._run_kernel(logits, target, class_weight, ignore_index, label_smoothing, reduction, with_grad, in_place=True)
+        loss, grad = _ce._run_kernel(logits, target, class_weight, ignore_index, label_smoothing, reduction, with_grad, in_place=True, impl=impl)
         return loss.to(torch.promote_types(logits.dtype, torch.float32)), grad
     from outlayer import losses  # the core, on torch tensors
 
