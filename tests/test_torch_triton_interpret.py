@@ -2,13 +2,15 @@
 
 The GPU route of the torch front end (the custom op on the Triton kernel, its autograd, in place,
 K-dimensional rows, double backward) is exercised here without a GPU: TRITON_INTERPRET=1 runs the
-same kernel source with NumPy. As tests/test_triton_interpret.py, the switch must be set before
-anything imports triton, so this file skips itself when that already happened in its process.
+same kernel source with NumPy. The switch must be set before anything imports triton; when that
+already happened in this process (e.g. another test file of the same pytest-xdist worker), the
+tests here run in a fresh Python process instead, so CI always runs them.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import pytest
@@ -19,9 +21,23 @@ torch = pytest.importorskip("torch")
 triton = pytest.importorskip("triton", reason="Triton is not installed (pip install triton); the GPU kernel cannot be interpreted")
 from triton.runtime.interpreter import InterpretedFunction  # noqa: E402
 
-if not isinstance(triton.language.standard.max, InterpretedFunction):
-    pytest.skip("triton was imported before TRITON_INTERPRET=1 was set; run this file on its own", allow_module_level=True)
+INTERPRETED = isinstance(triton.language.standard.max, InterpretedFunction)
+_CHILD = "OUTLAYER_TRITON_INTERPRET_CHILD"
+interpreted_only = pytest.mark.skipif(not INTERPRETED, reason="triton was imported before TRITON_INTERPRET=1: run in a fresh process")
 F = torch.nn.functional
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(INTERPRETED or bool(os.environ.get(_CHILD)), reason="the interpreter runs in this process: the tests above run directly")
+def test_the_triton_route_passes_in_a_fresh_interpreted_process() -> None:
+    environment = dict(os.environ, TRITON_INTERPRET="1", **{_CHILD: "1"})
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", __file__],
+        env=environment, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    summary = result.stdout.strip().splitlines()[-1]
+    assert summary.startswith("10 passed, 1 skipped"), result.stdout[-2000:]  # every test ran, bar this one
 
 from outlayer._validate import InputError  # noqa: E402
 from outlayer.torch import cross_entropy, linear_cross_entropy  # noqa: E402
@@ -41,6 +57,7 @@ def _problem(shape=(6, 37), seed=0):
     return logits, target, weight
 
 
+@interpreted_only
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("shape", [(6, 37), (3, 37, 2)])
 def test_triton_route_of_the_torch_front_end_equals_torch(shape, reduction):
@@ -54,6 +71,7 @@ def test_triton_route_of_the_torch_front_end_equals_torch(shape, reduction):
     torch.testing.assert_close(ours.grad, theirs.grad, rtol=1e-5, atol=1e-7)
 
 
+@interpreted_only
 def test_triton_route_in_place_writes_the_gradient_over_the_logits():
     logits, target, _ = _problem()
     leaf = logits.clone().requires_grad_()
@@ -64,6 +82,7 @@ def test_triton_route_in_place_writes_the_gradient_over_the_logits():
     torch.testing.assert_close(leaf.grad, reference.grad, rtol=1e-5, atol=1e-7)
 
 
+@interpreted_only
 def test_triton_route_double_backward_equals_torch():
     logits, target, weight = _problem(seed=1)
     vector = torch.randn(logits.shape, generator=torch.Generator().manual_seed(2))
@@ -80,6 +99,7 @@ def test_triton_route_double_backward_equals_torch():
     )
 
 
+@interpreted_only
 def test_triton_route_refuses_what_the_core_refuses():
     logits, target, weight = _problem()
     logits[2, 5] = float("nan")
@@ -89,6 +109,7 @@ def test_triton_route_refuses_what_the_core_refuses():
         cross_entropy(logits.nan_to_num(), target, weight=weight.index_fill(0, torch.tensor([3]), -1.0), impl="triton")
 
 
+@interpreted_only
 def test_linear_cross_entropy_with_impl_triton_equals_naive():
     gen = torch.Generator().manual_seed(3)
     hidden, weight, bias = torch.randn(9, 5, generator=gen), torch.randn(37, 5, generator=gen), torch.randn(37, generator=gen)
