@@ -380,3 +380,17 @@ def test_without_process_group_says_how_to_start_one():
     assert not dist.is_initialized()
     with pytest.raises(InputError, match="torch.distributed is not initialised"):
         vocab_parallel_cross_entropy(torch.zeros(N, 4), torch.zeros(N, dtype=torch.int64), vocab_start=0)
+
+
+def test_torch_func_is_refused_clearly_and_torch_compile_runs_it_eagerly(one_process_group):
+    logits = torch.randn(N, V, dtype=torch.float64)
+    target = torch.randint(0, V, (N,))
+    with pytest.raises(RuntimeError, match=r"vocab_parallel_cross_entropy does not run under torch.func transforms"):
+        torch.func.grad(lambda z: vocab_parallel_cross_entropy(z, target, vocab_start=0))(logits)
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda z: vocab_parallel_cross_entropy(z, target, vocab_start=0) * 2.0, backend="aot_eager")
+    leaf = logits.clone().requires_grad_(True)
+    compiled(leaf).backward()
+    reference = logits.clone().requires_grad_(True)
+    (F.cross_entropy(reference, target) * 2.0).backward()
+    torch.testing.assert_close(leaf.grad, reference.grad, **TOL64)
