@@ -76,8 +76,8 @@ def _backend(input: Tensor, target: Tensor, weight: Tensor | None, impl: str = "
     from outlayer import _dispatch
 
     class_ids = not target.is_floating_point()
-    if weight is not None and weight.device != input.device:
-        return "reference" if impl == "auto" else impl  # the kernels read the weights where the logits are
+    if weight is not None and weight.device != input.device and impl == "auto":
+        return "reference"  # the kernels read the weights where the logits are
     n_elements = input.numel()
     if _traced(input, target, weight):
         n_elements = max(int(n_elements), _dispatch.FUSED_MIN_ELEMENTS)
