@@ -4,6 +4,12 @@ Every loss takes **logits** (softmax or sigmoid happens inside, as in PyTorch) a
 ``<loss>_with_grad`` returning ``(loss, dloss/dlogits)``. The gradient is the closed form, not
 autograd; tests check it against finite differences and torch autograd.
 
+This module is the core and the **reference** for every backend: it imports no kernel.
+``outlayer.cross_entropy`` (:mod:`outlayer._dispatch`) is this module's cross-entropy with a
+backend choice (``impl="auto"`` sends large NumPy inputs to the fused kernel), validated by the
+same checks (:mod:`outlayer._validate`); ``outlayer.losses.cross_entropy`` always runs the
+reference. Bad input raises :class:`outlayer.InputError`.
+
 Shapes and conventions shared by the softmax losses:
 
 * ``logits`` has a class axis ``axis`` (default -1) of size K; the other axes are the batch.

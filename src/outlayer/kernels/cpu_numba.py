@@ -5,23 +5,31 @@ until :func:`compiled_kernel` is first called. :mod:`outlayer.kernels.cpu` is th
 
 One row ``z`` (V logits, class weights ``w``, target ``y``, smoothing ``eps``) costs two passes:
 
-1. online max / sum of exponentials, in chunks that stay in L1: per chunk the max ``cm``; when it
-   beats the running max ``m`` the running sum is rescaled, ``s <- s * exp(m - cm)``; then
-   ``s += sum exp(z_c - m)``. With smoothing the same pass counts the finite logits ``K`` and
-   sums ``w_c`` and ``w_c z_c`` over them. Then ``lse = m + log s`` and
-   ``l = W_q * lse - Z_q`` with ``q = (1-eps) onehot(y) + eps/K [z_c finite]``,
-   ``W_q = sum_c w_c q_c`` and ``Z_q = sum_c w_c q_c z_c``.
-2. (gradient only) ``g_c = scale * (W_q * exp(z_c - lse) - w_c q_c)``, written once per element;
-   the read of ``z_c`` precedes the write of ``g_c`` so ``g`` may be ``z`` itself.
+1. online max / sum of exponentials, in chunks that stay in L1: per chunk the max ``cm`` and a
+   NaN/+inf check (two vectorised integer maxima over the float bits, on the same loads); an all
+   -inf chunk is skipped (it adds nothing, and ``exp(-inf - -inf)`` would be NaN, wherever in the
+   row it sits); when ``cm`` beats the running max ``m`` the running sums are moved to the new
+   max, ``s <- s * exp(m - cm)``; then ``s += sum exp(z_c - m)``. With smoothing the same pass
+   counts the finite logits ``K`` and sums ``w_c`` and ``w_c (z_c - m)`` over them (relative to
+   the running max, moved along with it). Then, with ``q = (1-eps) onehot(y) + eps/K [z_c finite]``,
+   ``l = W_q log s - sum_c w_c q_c (z_c - m)`` and ``W_q = sum_c w_c q_c``: every term relative to
+   the max, so ``|z| = 1e16`` or a float32 offset of 1e6 loses nothing (``m + log s`` would round
+   ``log s`` away).
+2. (gradient only) ``g_c = scale * (W_q * exp((z_c - m) - log s) - w_c q_c)``, written once per
+   element; the read of ``z_c`` precedes the write of ``g_c`` so ``g`` may be ``z`` itself.
 
 Without smoothing, with a gradient and float32/float64 storage, a cheaper variant runs: the row
-max (a vectorised integer max over the float bits), then ``g_c = exp(z_c - m)`` stored while
-summed, then ``g_c *= scale w_y / s`` and the target's ``-scale w_y``: one exponential per logit
-instead of two, the extra sweeps hitting L2 (a row is at most 1 MiB at V = 250k float32).
+max and the NaN/+inf check (vectorised integer maxima over the float bits), then
+``g_c = exp(z_c - m)`` stored while summed, then ``g_c *= scale w_y / s`` and the target's
+``-scale w_y``: one exponential per logit instead of two, the extra sweeps hitting L2 (a row is at
+most 1 MiB at V = 250k float32).
 
-So the logits are read twice (the second read mostly from cache) and the gradient written once.
-bfloat16 rows arrive as their raw ``uint16`` bits and are widened to float32 in registers; the
-gradient is rounded back to bfloat16 bits (round to nearest even) as it is stored.
+A row holding a NaN or +inf is flagged (``row_bad``) and left unwritten; the caller raises.
+Sums are taken in the compute type per L1-sized chunk (the vectorised loop keeps many partial
+sums) and accumulated across chunks in float64. The logits are only read: a read-only array is
+fine, and an in-place gradient is written through ``grad``, the same memory. bfloat16 rows arrive
+as their raw ``uint16`` bits and are widened to float32 in registers; the gradient is rounded back
+to bfloat16 bits (round to nearest even) as it is stored.
 """
 
 from __future__ import annotations
