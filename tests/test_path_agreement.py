@@ -344,10 +344,11 @@ def _refuse_linear_torch(case: Case) -> None:
 def _refuse_linear(case: Case) -> None:
     values = np.asarray(case.logits, dtype=case.dtype)
     hidden = np.eye(values.shape[0], dtype=case.dtype)
-    linear_cross_entropy_with_grad(
-        hidden, values.T.copy(), case.target, class_weight=case.weight, ignore_index=case.ignore_index,
-        label_smoothing=case.label_smoothing, reduction=case.reduction,
-    )
+    with np.errstate(invalid="ignore"):  # 0 * inf in the matmul: the NaN logits to be refused
+        linear_cross_entropy_with_grad(
+            hidden, values.T.copy(), case.target, class_weight=case.weight, ignore_index=case.ignore_index,
+            label_smoothing=case.label_smoothing, reduction=case.reduction,
+        )
 
 
 REFUSAL_PATHS = {

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from outlayer._validate import check_logits, error, first_index, format_index, refuse_masked
+from outlayer._validate import Described, check_logits, error, first_index, format_index, refuse_masked
 
 __all__ = [
     "isdtype",
@@ -120,7 +120,7 @@ def as_float(x: Any, xp: ModuleType | None = None, *, name: str = "logits") -> t
     if not hasattr(x, "dtype") or xp is np:
         x = np.asarray(x) if xp is np else xp.asarray(x)
     if isdtype(x.dtype, "bool", xp) or isdtype(x.dtype, "complex floating", xp):
-        raise error(name, "real numbers", f"dtype {x.dtype}")
+        raise error(name, "real numbers", Described(f"dtype {x.dtype}"))
     if not isdtype(x.dtype, "real floating", xp):
         x = xp.astype(x, default_float(xp))
     out_dtype = x.dtype
@@ -145,14 +145,14 @@ def as_ints(labels: Any, xp: ModuleType, *, name: str = "labels") -> Array:
     elif not hasattr(labels, "dtype"):
         labels = xp.asarray(labels)
     if isdtype(labels.dtype, "bool", xp):
-        raise error(name, "integers", "booleans")
+        raise error(name, "integers", Described("booleans"))
     if isdtype(labels.dtype, "integral", xp):
         if xp is np and labels.dtype == np.uint64 and labels.size and int(labels.max()) > np.iinfo(np.int64).max:
             index = first_index(labels > np.iinfo(np.int64).max, xp)
             raise error(name, "integers below 2**63", int(labels[index]), where=format_index(index) if index else "")
         return xp.astype(labels, xp.int64)
     if not isdtype(labels.dtype, "real floating", xp):
-        raise error(name, "integers", f"dtype {labels.dtype}")
+        raise error(name, "integers", Described(f"dtype {labels.dtype}"))
     whole = xp.isfinite(labels) & (labels == xp.round(labels))
     if not bool(xp.all(whole)):
         index = first_index(~whole, xp)

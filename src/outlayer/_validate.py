@@ -6,6 +6,7 @@ API for callers (stable; the NumPy core, linear+CE, the torch front end and the 
     REDUCTIONS = ("none", "mean", "sum");  IMPLS = ("auto", "reference", "numba", "triton")
     error(name, requirement, got, *, where="", hint="") -> InputError
         the one message format: "<name> must be <requirement>, got <got>[ at index <i>][; <hint>]"
+        (Described("dtype int32") as ``got``: a description of the bad value, shown unquoted)
     check_reduction(reduction) -> str
     check_label_smoothing(label_smoothing) -> float            a real number in [0, 1]
     check_ignore_index(ignore_index, *, allow_none=True) -> int | None
@@ -50,6 +51,7 @@ __all__ = [
     "IMPLS",
     "REDUCTIONS",
     "CEOptions",
+    "Described",
     "InputError",
     "check_ce_options",
     "check_class_ids",
@@ -87,12 +89,20 @@ def format_index(index: tuple[int, ...]) -> str:
     return str(index[0]) if len(index) == 1 else str(tuple(int(i) for i in index))
 
 
+class Described(str):
+    """Text that describes a bad value (``"dtype int32"``) rather than being it: shown unquoted."""
+
+
 def error(name: str, requirement: str, got: object, *, where: str = "", hint: str = "") -> InputError:
     """The one message format: ``<name> must be <requirement>, got <got>[ at index <where>][; <hint>]``.
 
-    ``got`` is shown with ``repr`` for strings and other non-numbers, as a plain number otherwise.
+    ``got`` is shown as a plain number, as is for :class:`Described` text, and with ``repr``
+    otherwise (so a bad string shows its quotes: ``got 'avg'``).
     """
-    shown = got if isinstance(got, (numbers.Number, np.generic)) and not isinstance(got, bool) else repr(got)
+    if isinstance(got, Described) or (isinstance(got, (numbers.Number, np.generic)) and not isinstance(got, bool)):
+        shown: object = got
+    else:
+        shown = repr(got)
     location = f" at index {where}" if where else ""
     extra = f"; {hint}" if hint else ""
     return InputError(f"{name} must be {requirement}, got {shown}{location}{extra}")
@@ -160,7 +170,7 @@ def refuse_masked(value: object, name: str) -> None:
         raise error(
             name,
             "a plain array (a numpy.ma mask would be ignored)",
-            f"a masked array with {int(np.ma.count_masked(value))} masked entries",
+            Described(f"a masked array with {int(np.ma.count_masked(value))} masked entries"),
             hint="fill it first, e.g. logits.filled(-np.inf) for masked classes or ids with ignore_index",
         )
 
@@ -237,9 +247,9 @@ def check_class_weight(weight: Array | None, *, num_classes: int, xp: Any, like:
     w = _as_array_like(weight, xp, like)
     shape = tuple(int(n) for n in w.shape)
     if shape != (num_classes,):
-        raise error(name, f"of shape ({num_classes},), one weight per class", f"shape {shape}")
+        raise error(name, f"of shape ({num_classes},), one weight per class", Described(f"shape {shape}"))
     if not _is_real_dtype(w.dtype, xp):
-        raise error(name, "real numbers", f"dtype {w.dtype}")
+        raise error(name, "real numbers", Described(f"dtype {w.dtype}"))
     w = xp.astype(w, like.dtype)
     bad = ~xp.isfinite(w) | (w < 0)
     if bool(xp.any(bad)):

@@ -65,7 +65,7 @@ DEFAULT_CHUNK_BYTES = 64 * 2**20
 
 #: The (class_block, d) temporary of ``dW[lo:hi] += dZ[:, lo:hi].T @ H`` is kept below this size:
 #: NumPy has no accumulating matmul, and a whole (V, d) temporary would cost as much as dW itself.
-DW_SLICE_BYTES = 16 * 2**20
+DW_SLICE_BYTES = 16 * 2**20  # 4096 classes at d = 1024: 8 MiB slices ran 1.4x slower (thin GEMMs)
 
 
 def default_chunk_size(n_rows: int, n_classes: int, itemsize: int = 4) -> int:
@@ -245,7 +245,10 @@ def _chunked(
             continue
         if scale != 1.0:
             dlogits *= scale
-        np.matmul(dlogits, weight, out=dhidden[rows])
+        # dH = dZ W computed as (W^T dZ^T)^T into a fresh (d, chunk) array, then copied: NumPy's
+        # matmul with out= (or in this C order) ran this long-K shape at half speed (measured at
+        # 512 x 32000 x 1024: 0.70 s against 0.37 s; torch.mm 0.33 s). The temporary is chunk x d.
+        dhidden[rows] = (weight.T @ dlogits.T).T
         for lo in range(0, n_classes, class_block):
             dweight[lo : lo + class_block] += dlogits[:, lo : lo + class_block].T @ hidden[rows]
         if dbias is not None:

@@ -4,6 +4,12 @@ Every loss takes **logits** (softmax or sigmoid happens inside, as in PyTorch) a
 ``<loss>_with_grad`` returning ``(loss, dloss/dlogits)``. The gradient is the closed form, not
 autograd; tests check it against finite differences and torch autograd.
 
+This module is the core and the **reference** for every backend: it imports no kernel.
+``outlayer.cross_entropy`` (:mod:`outlayer._dispatch`) is this module's cross-entropy with a
+backend choice (``impl="auto"`` sends large NumPy inputs to the fused kernel), validated by the
+same checks (:mod:`outlayer._validate`); ``outlayer.losses.cross_entropy`` always runs the
+reference. Bad input raises :class:`outlayer.InputError`.
+
 Shapes and conventions shared by the softmax losses:
 
 * ``logits`` has a class axis ``axis`` (default -1) of size K; the other axes are the batch.
@@ -40,6 +46,7 @@ from outlayer._array_api import (
 )
 from outlayer._validate import (
     CEOptions,
+    Described,
     InputError,
     check_ce_options,
     check_class_ids,
@@ -110,10 +117,10 @@ def _as_rows(logits: Array, axis: int, *, name: str = "logits", check_finite: bo
     the caller (the dispatcher runs it after choosing a backend: the fused kernels fold it into their max pass)."""
     z, xp, out_dtype = as_float(logits, name=name)
     if z.ndim == 0:
-        raise error(name, "an array with a class axis", "a 0-d array")
+        raise error(name, "an array with a class axis", Described("a 0-d array"))
     axis = normalize_axis(axis, z.ndim)
     if int(z.shape[axis]) == 0:
-        raise error(name, f"an array with at least one class along axis {axis}", f"shape {tuple(int(n) for n in z.shape)}")
+        raise error(name, f"an array with at least one class along axis {axis}", Described(f"shape {tuple(int(n) for n in z.shape)}"))
     rows = _Rows(z, xp, out_dtype, tuple(int(n) for n in z.shape), axis, caller=z)
     rows.z = rows.to_rows(z)
     if check_finite:
@@ -170,7 +177,7 @@ def _parse_target(
             raise error(
                 "target class ids",
                 f"of shape {batch_shape} (the logits of shape {rows.shape} without class axis {rows.axis})",
-                f"shape {shape}",
+                Described(f"shape {shape}"),
             )
         ids = xp.reshape(check_class_ids(target, num_classes=num_classes, ignore_index=ignore_index, xp=xp), (-1,))
         ignored = ids == ignore_index if ignore_index is not None else xp.zeros_like(ids, dtype=xp.bool)
@@ -178,10 +185,10 @@ def _parse_target(
         return _Target(ids=xp.where(keep, ids, 0), keep=keep, raw_ids=ids)
     if isdtype(target.dtype, "real floating", xp):
         if not rows_allowed:
-            raise error("target", "integer class ids", f"dtype {target.dtype}")
+            raise error("target", "integer class ids", Described(f"dtype {target.dtype}"))
         if shape != rows.shape:
             hint = "cast class ids to an integer dtype" if shape == batch_shape else ""
-            raise error("target rows", f"of the logits' shape {rows.shape}", f"shape {shape}", hint=hint)
+            raise error("target rows", f"of the logits' shape {rows.shape}", Described(f"shape {shape}"), hint=hint)
         if rows_nonnegative:
             check_probability_targets(target, ignore_index=ignore_index, xp=xp)
         else:
@@ -190,7 +197,7 @@ def _parse_target(
             check_probability_targets(target, ignore_index=None, xp=xp, nonnegative=False)
         t = xp.astype(rows.to_rows(target), rows.z.dtype)
         return _Target(rows=t)
-    raise error("target", "integer class ids or float rows", f"dtype {target.dtype}")
+    raise error("target", "integer class ids or float rows", Described(f"dtype {target.dtype}"))
 
 
 def _class_weight(weight: Array | None, rows: _Rows, *, name: str = "weight") -> Array | None:

@@ -158,8 +158,10 @@ def cross_entropy_numba(
       returned loss; for ``"none"`` each row's gradient of its own loss), or None without ``with_grad``.
 
     Raises:
-      InputError: a NaN or +inf logit (found in the max pass). With an in-place gradient the other
-        rows may already hold their gradients when it is raised.
+      InputError: a NaN or +inf logit (found in the max pass), named with its (row, column). The
+        bad value itself is never overwritten; with an in-place gradient the rest of the buffer
+        is unspecified after the error (other rows may hold gradients, the bad row's earlier
+        chunks exponentials).
     """
     from outlayer.kernels.cpu_numba import compiled_kernel
 

@@ -5,23 +5,32 @@ until :func:`compiled_kernel` is first called. :mod:`outlayer.kernels.cpu` is th
 
 One row ``z`` (V logits, class weights ``w``, target ``y``, smoothing ``eps``) costs two passes:
 
-1. online max / sum of exponentials, in chunks that stay in L1: per chunk the max ``cm``; when it
-   beats the running max ``m`` the running sum is rescaled, ``s <- s * exp(m - cm)``; then
-   ``s += sum exp(z_c - m)``. With smoothing the same pass counts the finite logits ``K`` and
-   sums ``w_c`` and ``w_c z_c`` over them. Then ``lse = m + log s`` and
-   ``l = W_q * lse - Z_q`` with ``q = (1-eps) onehot(y) + eps/K [z_c finite]``,
-   ``W_q = sum_c w_c q_c`` and ``Z_q = sum_c w_c q_c z_c``.
-2. (gradient only) ``g_c = scale * (W_q * exp(z_c - lse) - w_c q_c)``, written once per element;
-   the read of ``z_c`` precedes the write of ``g_c`` so ``g`` may be ``z`` itself.
+1. online max / sum of exponentials, in chunks that stay in L1: per chunk the max ``cm`` and a
+   NaN/+inf check (two vectorised integer maxima over the float bits, on the same loads); an all
+   -inf chunk is skipped (it adds nothing, and ``exp(-inf - -inf)`` would be NaN, wherever in the
+   row it sits); when ``cm`` beats the running max ``m`` the running sums are moved to the new
+   max, ``s <- s * exp(m - cm)``; then ``s += sum exp(z_c - m)``. With smoothing the same pass
+   counts the finite logits ``K`` and sums ``w_c`` and ``w_c (z_c - m)`` over them (relative to
+   the running max, moved along with it). Then, with ``q = (1-eps) onehot(y) + eps/K [z_c finite]``,
+   ``l = W_q log s - sum_c w_c q_c (z_c - m)`` and ``W_q = sum_c w_c q_c``: every term relative to
+   the max, so ``|z| = 1e16`` or a float32 offset of 1e6 loses nothing (``m + log s`` would round
+   ``log s`` away).
+2. (gradient only) ``g_c = scale * (W_q * exp((z_c - m) - log s) - w_c q_c)``, written once per
+   element; the read of ``z_c`` precedes the write of ``g_c`` so ``g`` may be ``z`` itself.
 
-Without smoothing, with a gradient and float32/float64 storage, a cheaper variant runs: the row
-max (a vectorised integer max over the float bits), then ``g_c = exp(z_c - m)`` stored while
-summed, then ``g_c *= scale w_y / s`` and the target's ``-scale w_y``: one exponential per logit
-instead of two, the extra sweeps hitting L2 (a row is at most 1 MiB at V = 250k float32).
+Without smoothing, with a gradient and float32/float64 storage, a cheaper variant runs: per
+L1-sized chunk the max and the NaN/+inf check, then ``g_c = exp(z_c - m_k)`` against the running
+max ``m_k`` stored while summed; a last sweep multiplies chunk k by ``scale w_y exp(m_k - m) / s``
+and the target gets its ``-scale w_y``: one exponential per logit instead of two, one read of the
+row from memory, the scaling sweep hitting L2 (a row is at most 1 MiB at V = 250k float32).
 
-So the logits are read twice (the second read mostly from cache) and the gradient written once.
-bfloat16 rows arrive as their raw ``uint16`` bits and are widened to float32 in registers; the
-gradient is rounded back to bfloat16 bits (round to nearest even) as it is stored.
+A row holding a NaN or +inf is flagged (``row_bad``); the chunk holding the bad value is never
+written, and the caller raises.
+Sums are taken in the compute type per L1-sized chunk (the vectorised loop keeps many partial
+sums) and accumulated across chunks in float64. The logits are only read: a read-only array is
+fine, and an in-place gradient is written through ``grad``, the same memory. bfloat16 rows arrive
+as their raw ``uint16`` bits and are widened to float32 in registers; the gradient is rounded back
+to bfloat16 bits (round to nearest even) as it is stored.
 """
 
 from __future__ import annotations
@@ -381,7 +390,8 @@ def _kernel_body(
     weight: (V,) in the compute type (read only if ``use_weight``); in_place: ``grad`` is
     ``logits``, so each row is read in full before its gradient is written.
     ``row_bad[n]`` is set to 1 for a row holding a NaN or +inf (found in the max pass); such a row
-    gets a NaN loss and its gradient row is not written. See the module docstring for the maths.
+    gets a NaN loss, and the chunk holding the bad value is never written (the fast in-place path
+    may have written the chunks before it). See the module docstring for the maths.
     """
     n_rows, n_classes = logits.shape
     for n in prange(n_rows):
@@ -405,27 +415,49 @@ def _kernel_body(
         z_y = float(_widen(z_row[y]))  # read before any write: with an in-place gradient it is gone after
         w_y = float(weight[y]) if use_weight else 1.0
         if with_grad and smoothing == 0.0 and _stores_compute_type(z_row[0]):
-            # Without smoothing the gradient is coef * exp(z - m) off the target: store the
-            # exponentials while summing them, then scale in place. One exp per logit instead of
-            # two; the row (<= 1 MiB at V = 250k float32) stays in L2 between the three sweeps.
-            # bfloat16 storage would round the exponentials before scaling: it takes the path below.
-            row_max, bad = _row_scan(bits_row)
+            # Without smoothing the gradient is coef * exp(z - m) off the target: per L1-sized chunk,
+            # scan it (max, NaN/+inf), then store its exponentials against the running max while
+            # summing them; a last sweep scales each chunk by coef * exp(m_chunk - m). One exp per
+            # logit, one read of the row from memory; the row (<= 1 MiB at V = 250k float32) stays
+            # in L2 for the scaling sweep. bfloat16 storage would round the exponentials before
+            # scaling: it takes the two-pass path below.
+            n_chunks = (n_classes + CHUNK - 1) // CHUNK
+            shifts = np.empty(n_chunks, dtype=np.float64)
+            running_max = neg_inf
+            sum_exp = 0.0
+            bad = False
+            for k in range(n_chunks):
+                start = k * CHUNK
+                max_key, max_magnitude = _scan(bits_row[start : start + CHUNK])
+                if _nonfinite(max_key, max_magnitude):
+                    bad = True  # earlier chunks of an in-place row already hold exponentials
+                    break
+                chunk_max = _key_as_float(max_key)
+                if chunk_max > running_max:
+                    if running_max > neg_inf:
+                        sum_exp *= math.exp(float(running_max) - float(chunk_max))
+                    running_max = chunk_max
+                shift = running_max if running_max > neg_inf else zero  # all -inf so far: exp(-inf - 0) = 0
+                shifts[k] = float(shift)
+                if in_place:
+                    sum_exp += _exp_shifted_in_place(g_row[start : start + CHUNK], shift)
+                else:
+                    sum_exp += _exp_shifted_into(z_row[start : start + CHUNK], shift, g_row[start : start + CHUNK])
             if bad:
                 row_bad[n] = 1
                 row_loss[n] = np.nan
                 continue
-            if row_max == neg_inf:
+            if running_max == neg_inf:
                 _all_masked_row(n, y, w_y, grad_scale, with_grad, g_row, row_loss)
                 continue
-            if in_place:
-                sum_exp = _exp_shifted_in_place(g_row, row_max)
-            else:
-                sum_exp = _exp_shifted_into(z_row, row_max, g_row)
             log_sum = math.log(sum_exp)
             # relative to the max: lse - z_y = log s - (z_y - m); m + log s would round log s away at 1e16
-            target_offset = z_y - float(row_max)
+            target_offset = z_y - float(running_max)
             row_loss[n] = w_y * (log_sum - target_offset) if w_y != 0.0 else 0.0
-            _scale_row(g_row, _compute(grad_scale * w_y / sum_exp, z_row[0]))
+            coef = grad_scale * w_y / sum_exp
+            for k in range(n_chunks):
+                start = k * CHUNK
+                _scale_row(g_row[start : start + CHUNK], _compute(coef * math.exp(shifts[k] - float(running_max)), z_row[0]))
             g_row[y] = _narrow(grad_scale * w_y * (math.exp(target_offset - log_sum) - 1.0), g_row[y])
             continue
         # Pass 1: online max / sum of exponentials, one L1-sized chunk at a time. With smoothing the

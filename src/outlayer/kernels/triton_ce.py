@@ -19,15 +19,20 @@ for the chunked linear+CE, both call it for CUDA tensors)::
 One Triton program per row makes two sweeps over its V logits in blocks of ``BLOCK`` columns:
 
 1. online softmax: running max ``m`` and ``s = sum exp(z - m)`` (rescaled by ``exp(m_old - m)``
-   whenever the max grows, so no exponent overflows and the row is read once), plus the finite
-   count ``K``, ``sum w_c`` and ``sum w_c z_c`` over finite logits for label smoothing;
-2. ``lse = m + log s`` and, per column, the core's closed form
-   ``dl/dz_c = ((1-eps) w_y + eps W/K) p_c - (1-eps) w_y [c = y] - eps w_c [z_c finite] / K``
-   (``W = sum`` of the finite classes' weights), scaled by the reduction, stored over the input.
+   whenever the max grows, so no exponent overflows and the row is read once; while every logit
+   so far is -inf the shift is 0, so an all -inf block anywhere gives 0, not NaN), plus the finite
+   count ``K``, ``W = sum w_c`` and ``sum w_c (z_c - m)`` over finite logits for label smoothing
+   (relative to the running max, moved along with it), and a flag for NaN/+inf logits;
+2. per column, the core's closed form
+   ``dl/dz_c = ((1-eps) w_y + eps W/K) p_c - (1-eps) w_y [c = y] - eps w_c [z_c finite] / K`` with
+   ``p_c = exp((z_c - m) - log s)``, scaled by the reduction, stored over the input.
 
 So the kernel reads the logits twice and writes the gradient once, in fp32 registers whatever
-the storage dtype. The loss per row is
-``(1-eps) w_y (lse - z_y) + eps/K (W lse - sum_c w_c z_c)``, the core's formula.
+the storage dtype. The loss per row is ``(1-eps) w_y (log s - (z_y - m)) + eps/K (W log s -
+sum_c w_c (z_c - m))``, the core's formula with every term relative to the max (``m + log s``
+would round ``log s`` away at 1e16, or at a float32 offset of 1e6). A flagged row makes the
+wrapper raise :class:`outlayer._validate.InputError` (one flag read from the device); its
+gradient row is not written.
 """
 
 from __future__ import annotations
