@@ -233,7 +233,7 @@ def test_module_equals_the_function_and_keeps_weight_as_a_buffer() -> None:
         (lambda z, y: cross_entropy(z, y, label_smoothing=-0.1), r"label_smoothing must be a number in \[0, 1\], got -0.1"),
         (lambda z, y: cross_entropy(z, y + 1000, impl="numba"), r"target must be class ids in \[0, 8\) or ignore_index=-100, got 10\d\d at index 0"),
         (lambda z, y: cross_entropy(z, y + 1000, impl="reference"), r"target must be class ids in \[0, 8\) or ignore_index=-100, got 10\d\d at index 0"),
-        (lambda z, y: cross_entropy(z.numpy(), y), "input must be a torch.Tensor, got 'ndarray'"),
+        (lambda z, y: cross_entropy(z.numpy(), y), "input must be a torch.Tensor, got ndarray"),
         (lambda z, y: cross_entropy(z[0, 0], y), "input must be logits with a class axis"),
         (lambda z, y: cross_entropy(z, y, impl="cuda"), "impl must be one of 'auto', 'reference', 'numba', 'triton', got 'cuda'"),
         (lambda z, y: CrossEntropyLoss(reduce=True), r"got \(None, True\)"),

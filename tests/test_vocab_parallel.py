@@ -352,7 +352,7 @@ def test_linear_form_never_holds_more_than_chunk_size_rows_of_logits(one_process
         (lambda: vocab_parallel_cross_entropy(torch.zeros(N), IDS, vocab_start=0), r"local_logits must be a 2-D"),
         (
             lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), torch.zeros(N + 1, dtype=torch.int64), vocab_start=0),
-            r"target must be of shape \(19,\), one class id per row, got 'shape \(20,\)'",
+            r"target must be of shape \(19,\), one class id per row, got shape \(20,\)",
         ),
         (lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), IDS.float(), vocab_start=0), r"target must be an integer tensor of class ids, got torch.f"),
         (lambda: vocab_parallel_cross_entropy(torch.zeros(N, 4), IDS, vocab_start=-1), r"vocab_start must be a non-negative integer, got -1"),

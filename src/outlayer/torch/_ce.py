@@ -409,13 +409,13 @@ def _check_arguments(
     options = _validate.check_ce_options(reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore_index, impl=impl)
     for name, value in (("input", input), ("target", target)):
         if not isinstance(value, Tensor):
-            raise _validate.error(name, "a torch.Tensor", type(value).__name__)
+            raise _validate.error(name, "a torch.Tensor", _validate.Described(type(value).__name__))
     if weight is not None and not isinstance(weight, Tensor):
-        raise _validate.error("weight", "a torch.Tensor or None", type(weight).__name__)
+        raise _validate.error("weight", "a torch.Tensor or None", _validate.Described(type(weight).__name__))
     if input.dim() == 0:
-        raise _validate.error("input", "logits with a class axis: (V,), (N, V) or (N, V, d1, ...)", "a 0-d tensor")
+        raise _validate.error("input", "logits with a class axis: (V,), (N, V) or (N, V, d1, ...)", _validate.Described("a 0-d tensor"))
     if not input.is_floating_point():
-        raise _validate.error("input", "floating-point logits", f"dtype {input.dtype}")
+        raise _validate.error("input", "floating-point logits", _validate.Described(f"dtype {input.dtype}"))
     return options
 
 
@@ -426,13 +426,13 @@ def _check_fused_shapes(input: Tensor, target: Tensor) -> None:
     shape = tuple(int(n) for n in input.shape)
     axis = 0 if input.dim() == 1 else 1
     if shape[axis] == 0:
-        raise _validate.error("logits", f"an array with at least one class along axis {axis}", f"shape {shape}")
+        raise _validate.error("logits", f"an array with at least one class along axis {axis}", _validate.Described(f"shape {shape}"))
     batch_shape = shape[:axis] + shape[axis + 1 :]
     if tuple(int(n) for n in target.shape) != batch_shape:
         raise _validate.error(
             "target class ids",
             f"of shape {batch_shape} (the logits of shape {shape} without class axis {axis})",
-            f"shape {tuple(int(n) for n in target.shape)}",
+            _validate.Described(f"shape {tuple(int(n) for n in target.shape)}"),
         )
 
 

@@ -457,7 +457,7 @@ def _check(
 
     for name, value in (("hidden", hidden), ("weight", weight), ("target", target)):
         if not isinstance(value, torch.Tensor):
-            raise _validate.error(name, "a torch.Tensor", type(value).__name__)
+            raise _validate.error(name, "a torch.Tensor", _validate.Described(type(value).__name__))
     n_rows, _, n_classes = _np_linear.check_linear_shapes(
         tuple(hidden.shape), tuple(weight.shape), tuple(target.shape), None if bias is None else tuple(bias.shape)
     )

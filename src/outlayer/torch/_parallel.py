@@ -258,9 +258,9 @@ def _check_target(target: object, n_rows: int) -> Tensor:
     from outlayer import _validate
 
     if not isinstance(target, Tensor) or target.dtype not in _INTEGER_DTYPES:
-        raise _validate.error("target", "an integer tensor of class ids", getattr(target, "dtype", type(target).__name__))
+        raise _validate.error("target", "an integer tensor of class ids", _validate.Described(str(getattr(target, "dtype", type(target).__name__))))
     if tuple(target.shape) != (n_rows,):
-        raise _validate.error("target", f"of shape ({n_rows},), one class id per row", f"shape {tuple(target.shape)}")
+        raise _validate.error("target", f"of shape ({n_rows},), one class id per row", _validate.Described(f"shape {tuple(target.shape)}"))
     return target.to(torch.int64)
 
 
@@ -273,7 +273,7 @@ def _check_local_weight(weight: object, n_local: int, dtype: torch.dtype) -> Ten
     if weight is None:
         return None
     if not isinstance(weight, Tensor):
-        raise _validate.error("weight", "a torch.Tensor or None", type(weight).__name__)
+        raise _validate.error("weight", "a torch.Tensor or None", _validate.Described(type(weight).__name__))
     values = weight.detach().cpu()
     values = values.float() if values.dtype in (torch.bfloat16, torch.float16) else values
     like = np.zeros(0, dtype=np.float64 if _compute_dtype(dtype) == torch.float64 else np.float32)
@@ -553,7 +553,8 @@ def vocab_parallel_cross_entropy(
 
         reduction_, smoothing, ignore_, start = _check_options(reduction, label_smoothing, ignore_index, vocab_start)
         if not isinstance(local_logits, Tensor) or local_logits.ndim != 2 or not local_logits.is_floating_point():
-            raise _validate.error("local_logits", "a 2-D floating tensor (N, V_local)", getattr(local_logits, "shape", type(local_logits).__name__))
+            shown = f"shape {tuple(local_logits.shape)} dtype {local_logits.dtype}" if isinstance(local_logits, Tensor) else type(local_logits).__name__
+            raise _validate.error("local_logits", "a 2-D floating tensor (N, V_local)", _validate.Described(shown))
         n_rows, n_local = (int(n) for n in local_logits.shape)
         ids = _check_target(target, n_rows)
         local_weight = _check_local_weight(weight, n_local, local_logits.dtype)
@@ -758,7 +759,7 @@ def vocab_parallel_linear_cross_entropy(
         reduction_, smoothing, ignore_, start = _check_options(reduction, label_smoothing, ignore_index, vocab_start)
         for name, value in (("hidden", hidden), ("local_weight", local_weight)):
             if not isinstance(value, Tensor) or not value.is_floating_point():
-                raise _validate.error(name, "a floating-point torch.Tensor", getattr(value, "dtype", type(value).__name__))
+                raise _validate.error(name, "a floating-point torch.Tensor", _validate.Described(str(getattr(value, "dtype", type(value).__name__))))
         _np_linear.check_linear_shapes(
             tuple(hidden.shape), tuple(local_weight.shape), tuple(getattr(target, "shape", ())), None if local_bias is None else tuple(local_bias.shape)
         )
