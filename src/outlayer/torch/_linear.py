@@ -123,6 +123,7 @@ def _chunked_linear_ce(
     want_h, want_w, want_b = want
     any_grad = want_h or want_w or want_b
     scale = _mean_scale(target, class_weight, ignore_index, reduction)
+    mean_factor = scale if isinstance(scale, float) else float(scale)
     work_dtype = torch.promote_types(hidden.dtype, torch.float32)
     acc_dtype = torch.promote_types(weight.dtype, torch.float32)
     dhidden = torch.empty_like(hidden) if want_h else None
@@ -151,17 +152,24 @@ def _chunked_linear_ce(
         losses.append(block_loss)
         if dlogits is None:
             continue
-        if row_scale is not None:
-            dlogits.mul_(row_scale[start:stop, None].to(dlogits.dtype))
-        if not isinstance(scale, float):
-            dlogits.mul_(scale.to(work_dtype))
-        dlogits = dlogits.to(hidden.dtype)
+        # The "mean" scale and the per-row upstream gradients are applied to the (chunk, d) and
+        # (V, d) products, not to the (chunk, V) block: that would be one more sweep over it.
+        rows_factor = None if row_scale is None else row_scale[start:stop].to(acc_dtype) * mean_factor
+        grad = dlogits.to(hidden.dtype)
         if dhidden is not None:
-            torch.mm(dlogits, weight, out=dhidden[start:stop])
+            torch.mm(grad, weight, out=dhidden[start:stop])
+            if rows_factor is not None:
+                dhidden[start:stop].mul_(rows_factor.unsqueeze(1).to(hidden.dtype))
+            elif mean_factor != 1.0:
+                dhidden[start:stop].mul_(mean_factor)
         if dweight is not None:
-            dweight.addmm_(dlogits.T.to(acc_dtype), h_block.to(acc_dtype))
+            h_acc = h_block.to(acc_dtype)
+            if rows_factor is not None:
+                dweight.addmm_(grad.T.to(acc_dtype), h_acc * rows_factor.unsqueeze(1))
+            else:
+                dweight.addmm_(grad.T.to(acc_dtype), h_acc, alpha=mean_factor)
         if dbias is not None:
-            dbias += dlogits.sum(dim=0, dtype=acc_dtype)
+            dbias += rows_factor @ grad.to(acc_dtype) if rows_factor is not None else grad.sum(dim=0, dtype=acc_dtype) * mean_factor
     if reduction == "none":
         loss = torch.cat([part.reshape(-1).to(work_dtype) for part in losses]) if losses else hidden.new_zeros(0, dtype=work_dtype)
     else:
