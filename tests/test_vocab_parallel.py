@@ -394,3 +394,17 @@ def test_torch_func_is_refused_clearly_and_torch_compile_runs_it_eagerly(one_pro
     reference = logits.clone().requires_grad_(True)
     (F.cross_entropy(reference, target) * 2.0).backward()
     torch.testing.assert_close(leaf.grad, reference.grad, **TOL64)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
+def test_under_cpu_autocast_the_loss_dtype_is_torchs(one_process_group, dtype):
+    hidden, weight, bias, target, _ = problem(7, dtype)
+    logits = hidden @ weight.T + bias
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours = vocab_parallel_cross_entropy(logits, target, vocab_start=0)
+        theirs = F.cross_entropy(logits, target)
+        ours_linear = vocab_parallel_linear_cross_entropy(hidden, weight, target, vocab_start=0, local_bias=bias)
+        theirs_linear = F.cross_entropy(F.linear(hidden, weight, bias), target)
+    assert ours.dtype == theirs.dtype and ours_linear.dtype == theirs_linear.dtype
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ours_linear, theirs_linear, rtol=2e-2, atol=2e-2)

@@ -307,6 +307,12 @@ def _refuse_nonfinite(name: str, local_logits: Tensor, row_max: Tensor, vocab_st
         )
 
 
+def _autocasting(tensor: Any) -> bool:
+    if not isinstance(tensor, Tensor) or tensor.device.type not in ("cpu", "cuda"):
+        return False
+    return torch.is_autocast_enabled(tensor.device.type)
+
+
 def _require_group(group: Any) -> None:
     from outlayer._validate import InputError
 
@@ -545,6 +551,8 @@ def vocab_parallel_cross_entropy(
     _require_group(group)
     timeout = _check_timeout(timeout)
     _no_transforms("vocab_parallel_cross_entropy", local_logits, target, weight)
+    if _autocasting(local_logits) and local_logits.dtype != torch.float64:
+        local_logits = local_logits.float()  # PyTorch's cross-entropy runs in float32 under autocast
     function = _FUNCTIONS[0]
     checked: dict[str, Any] = {}
 
@@ -750,6 +758,12 @@ def vocab_parallel_linear_cross_entropy(
     _require_group(group)
     timeout = _check_timeout(timeout)
     _no_transforms("vocab_parallel_linear_cross_entropy", hidden, local_weight, target, local_bias, weight)
+    autocast = _autocasting(hidden)
+    if autocast and torch.float64 not in (getattr(hidden, "dtype", None), getattr(local_weight, "dtype", None)):
+        # as F.cross_entropy(F.linear(...)) under autocast: the product in the autocast dtype, the loss in float32
+        low = torch.get_autocast_dtype(hidden.device.type)
+        hidden, local_weight = hidden.to(low), local_weight.to(low)
+        local_bias = None if local_bias is None else local_bias.to(low)
     function = _FUNCTIONS[1]
     checked: dict[str, Any] = {}
 
@@ -783,4 +797,5 @@ def vocab_parallel_linear_cross_entropy(
     _check_class_ids_everywhere(checked["ids"], n_classes, checked["ignore_index"])
     scale = (1.0 / denominator if denominator > 0 else 0.0) if checked["reduction"] == "mean" else 1.0  # a mean over nothing: 0
     options = (checked["start"], group, checked["ignore_index"], checked["smoothing"], checked["reduction"], timeout, scale, checked["chunk"])
-    return _VocabParallelLinearCrossEntropy.apply(hidden, local_weight, local_bias, checked["ids"], checked["weight"], options)
+    loss = _VocabParallelLinearCrossEntropy.apply(hidden, local_weight, local_bias, checked["ids"], checked["weight"], options)
+    return loss.to(_compute_dtype(loss.dtype)) if autocast else loss
