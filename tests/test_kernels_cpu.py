@@ -426,3 +426,16 @@ def test_fused_kernel_agrees_with_the_core_on_an_all_minus_inf_row_and_a_zero_we
             # no class of row 0 is possible: -log 0; row 1's target has weight 0, so without
             # smoothing it counts for nothing (the uniform part carries the other classes' weights)
             assert np.isinf(got_loss[0]) and (got_loss[1] == 0.0 or smoothing > 0)
+
+
+@numba_only
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_float32_accumulation_keeps_1e_minus_6_relative_accuracy_at_256k_classes(label_smoothing: float, offset: float) -> None:
+    rng = np.random.default_rng(21)
+    logits = (rng.standard_normal((4, 262_144)) * 3 + offset).astype(np.float32)
+    target = rng.integers(0, 262_144, 4)
+    loss, grad = cross_entropy_fused(logits, target, label_smoothing=label_smoothing, reduction="none")
+    exact_loss, exact_grad = cross_entropy_with_grad(logits.astype(np.float64), target, label_smoothing=label_smoothing, reduction="none")
+    np.testing.assert_allclose(loss, exact_loss, rtol=1e-6)
+    np.testing.assert_allclose(grad, exact_grad, rtol=1e-5, atol=1e-6 * np.abs(exact_grad).max())

@@ -42,6 +42,16 @@ What "auto" picks, for class-id targets (probability rows and autograd callers: 
 Every backend gives the core's semantics (``outlayer.losses``), on the same validated inputs;
 tests/test_path_agreement.py runs one adversarial generator through all of them.
 
+A front end (e.g. ``outlayer.torch``) validates with ``outlayer._validate`` and then::
+
+    impl = choose_impl_for(logits, impl=options.impl, class_ids=<integer target>)
+    "numba"     -> fused_cross_entropy(<NumPy view of the CPU tensor's memory; bfloat16 as
+                   tensor.view(torch.int16).numpy().view(np.uint16)>, ..., impl="numba")
+    "triton"    -> fused_cross_entropy(<the tensor>, ..., impl="triton")
+    "reference" -> outlayer.losses.cross_entropy(...) on the tensors (differentiable by autograd)
+
+wrapping the kernels in its own autograd function (so it passes ``differentiable=False``).
+
 Layering: core (encoding, activations, losses, _validate) -> kernels -> this module -> torch front
 end -> lab -> report -> CLI. This module imports the core and the kernels, never the layers above.
 """

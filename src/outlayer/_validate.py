@@ -37,6 +37,9 @@ Policies (README, "Where the frameworks disagree"; one test each in tests/test_p
 
 Checks run once, at the public boundary, before any long computation; the first bad value is named
 with its index. Everything here works on any array-API namespace ``xp`` and is cheap for NumPy.
+For torch tensors pass ``xp = array_api_compat.array_namespace(tensor)`` (the raw ``torch`` module
+is not an array-API namespace: its ``nonzero`` returns a tensor, not a tuple). A check that reads
+values (``any``, ``nonzero``) syncs a CUDA device once; checks of scalars never do.
 """
 
 from __future__ import annotations

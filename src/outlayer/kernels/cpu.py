@@ -163,7 +163,7 @@ def cross_entropy_numba(
         is unspecified after the error (other rows may hold gradients, the bad row's earlier
         chunks exponentials).
     """
-    from outlayer.kernels.cpu_numba import compiled_kernel
+    from outlayer.kernels.cpu_numba import compiled_kernel, fast_path_applies
 
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of 'none', 'mean', 'sum', got {reduction!r}")
@@ -202,7 +202,7 @@ def cross_entropy_numba(
     # means one compiled signature per dtype, not two (numba types writeability).
     read_only = logits.view()
     read_only.flags.writeable = False
-    kernel = compiled_kernel(parallel=True)
+    kernel = compiled_kernel(parallel=True, fast=fast_path_applies(logits.dtype, float(label_smoothing), bool(with_grad)))
     with _launch_lock:
         kernel(
             read_only,
