@@ -37,8 +37,11 @@ browser:
 	      || echo "could not install chromium: browser tests will be skipped"; \
 	  else echo "chromium not found and not root: browser tests will be skipped"; fi; }
 
-## test: install the test dependencies and run every test
+## test: install the test dependencies, run the static checks (ruff, mypy; configured in
+## pyproject.toml), then every test
 test: $(VENV)/.installed-test browser
+	$(BIN)/python -m ruff check src tests benchmarks
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 clean:

@@ -93,3 +93,114 @@ def test_every_name_in_all_exists() -> None:
 
 def test_package_is_marked_typed() -> None:
     assert (Path(outlayer.__file__).parent / "py.typed").is_file()
+
+
+# ------------------------------------------------------------------------------------------------
+# Import direction: core -> kernels -> dispatcher -> torch front end -> lab -> report -> CLI.
+# ------------------------------------------------------------------------------------------------
+PACKAGE = SRC / "outlayer"
+#: Bottom up. A module may import its own layer and the layers below it, never one above.
+#: The package root re-exports the core and the dispatcher, so it sits with the dispatcher.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("core", ("outlayer._validate", "outlayer._array_api", "outlayer._io", "outlayer.activations", "outlayer.encoding", "outlayer.losses")),
+    ("kernels", ("outlayer.kernels",)),
+    ("dispatcher", ("outlayer._dispatch", "outlayer.linear_ce", "outlayer")),
+    ("torch", ("outlayer.torch",)),
+    ("lab", ("outlayer.surface", "outlayer.experiments", "outlayer.nets", "outlayer.optim", "outlayer.data", "outlayer.plots", "outlayer.explain")),
+    ("report", ("outlayer.report", "outlayer.bench")),
+    ("cli", ("outlayer._cli", "outlayer.cli", "outlayer.__main__")),
+)
+
+
+def _module_names() -> dict[str, Path]:
+    names = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(SRC).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        names[".".join(parts)] = path
+    return names
+
+
+def _imported(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """Every outlayer module ``name`` imports, at module level or inside functions (lazy imports count)."""
+    import ast
+
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "outlayer")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            if source.split(".")[0] != "outlayer":
+                continue
+            for alias in node.names:  # "from outlayer import losses" imports the module outlayer.losses
+                candidate = f"{source}.{alias.name}"
+                found.add(candidate if candidate in modules else source)
+    found.discard(name)
+    return found
+
+
+def _layer_of(module: str) -> int:
+    best, best_length = None, -1
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best_length:
+                best, best_length = index, len(prefix)
+    assert best is not None, f"{module} is in no layer: add it to LAYERS"
+    return best
+
+
+def _upward_imports() -> list[str]:
+    modules = _module_names()
+    upward = []
+    for name, path in sorted(modules.items()):
+        for target in sorted(_imported(name, path, modules)):
+            if _layer_of(target) > _layer_of(name):
+                upward.append(f"{name} ({LAYERS[_layer_of(name)][0]}) imports {target} ({LAYERS[_layer_of(target)][0]})")
+    return upward
+
+
+def test_no_module_imports_a_layer_above_its_own() -> None:
+    assert _upward_imports() == []
+
+
+def test_kernels_import_nothing_but_kernels_and_the_validation_layer() -> None:
+    modules = _module_names()
+    outside = {
+        f"{name} imports {target}"
+        for name, path in modules.items()
+        if name.startswith("outlayer.kernels")
+        for target in _imported(name, path, modules)
+        if not (target.startswith("outlayer.kernels") or target == "outlayer._validate")
+    }
+    assert outside == set()
+
+
+def test_the_core_imports_only_the_core() -> None:
+    modules = _module_names()
+    core = [name for name in modules if _layer_of(name) == 0]
+    assert {"outlayer.losses", "outlayer.activations", "outlayer.encoding", "outlayer._validate"} <= set(core)
+    assert [f"{n} imports {t}" for n in core for t in _imported(n, modules[n], modules) if _layer_of(t) != 0] == []
+
+
+@pytest.mark.xfail(strict=True, reason="outlayer/_cli/compare.py imports UsageError from outlayer.cli (the CLI's owner moves it into _cli)")
+def test_cli_helpers_do_not_import_the_cli_entry_point() -> None:
+    modules = _module_names()
+    offenders = [name for name, path in modules.items() if name.startswith("outlayer._cli") and "outlayer.cli" in _imported(name, path, modules)]
+    assert offenders == []
+
+
+def test_import_direction_check_finds_an_upward_import(tmp_path: Path) -> None:
+    """The checker itself: a lazy import of the dispatcher inside a core function is caught."""
+    source = tmp_path / "losses.py"
+    source.write_text("def f():\n    from outlayer import _dispatch\n    import outlayer.torch._ce\n")
+    modules = _module_names()
+    found = _imported("outlayer.losses", source, modules)
+    assert {"outlayer._dispatch", "outlayer.torch._ce"} <= found
+    assert all(_layer_of(target) > 0 for target in found)

@@ -1,4 +1,8 @@
-"""The fused CPU cross-entropy kernel: equal to the core's reference and to PyTorch, in all options."""
+"""The fused CPU cross-entropy kernel: equal to the core's reference and to PyTorch, in all options.
+
+The reference is :func:`outlayer.losses.cross_entropy_with_grad` (never routed to a kernel); the
+kernel is :func:`outlayer.kernels.cross_entropy_numba`, called directly with validated input.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outlayer.kernels import cpu as kernels_cpu
-from outlayer.kernels import cross_entropy_fused, cross_entropy_fused_raw, fused_available, reference_only
-from outlayer.losses import cross_entropy_with_grad as core_cross_entropy_with_grad
+from outlayer import InputError
+from outlayer.kernels import cross_entropy_fused_raw, fused_available, numba_importable, reference_only
+from outlayer.kernels import cross_entropy_numba as cross_entropy_fused
+from outlayer.losses import cross_entropy_with_grad  # the reference: never routed to a kernel
 
-
-def cross_entropy_with_grad(*args: object, **kwargs: object) -> tuple:
-    """The core's NumPy reference, never routed to the fused kernel (the core sends large
-    inputs there, which would make these comparisons compare the kernel with itself)."""
-    with reference_only():
-        return core_cross_entropy_with_grad(*args, **kwargs)
-
-numba_only = pytest.mark.skipif(not fused_available(), reason="numba is not installed: only the reference path exists")
+numba_only = pytest.mark.skipif(not numba_importable(), reason="numba is not installed: only the reference path exists")
 
 OPTION_SETS = [
     {},
@@ -173,12 +171,27 @@ def test_target_logit_minus_inf_gives_infinite_loss_like_torch() -> None:
 
 
 @numba_only
-def test_nan_logit_makes_its_row_nan() -> None:
+@pytest.mark.parametrize("bad", [np.nan, -np.nan, np.inf])
+@pytest.mark.parametrize("in_place", [False, True])
+def test_nan_or_plus_inf_logit_is_refused_naming_row_and_column(bad: float, in_place: bool) -> None:
     logits, target, _ = _problem(3, 2500, np.float32, seed=9)
-    logits[1, 1700] = np.nan
-    loss, grad = cross_entropy_fused(logits, target, reduction="none")
-    assert np.isnan(loss[1]) and np.isnan(grad[1]).all()
-    assert np.isfinite(loss[[0, 2]]).all() and np.isfinite(grad[[0, 2]]).all()
+    logits[1, 1700] = bad
+    for smoothing in (0.0, 0.1):
+        buffer = logits.copy()
+        with pytest.raises(InputError, match=r"logits must be finite or -inf, got (nan|inf) at index \(1, 1700\)"):
+            cross_entropy_fused(buffer, target, label_smoothing=smoothing, grad_out=buffer if in_place else None)
+        # the bad value itself is never overwritten (so the message can name it, and a caller can
+        # find it); with an in-place gradient the rest of the buffer is unspecified after the error
+        assert np.isnan(buffer[1, 1700]) if np.isnan(bad) else buffer[1, 1700] == bad
+
+
+@numba_only
+def test_nan_in_an_ignored_row_is_refused_too() -> None:
+    logits, target, _ = _problem(3, 50, np.float64, seed=9)
+    target[2] = -100
+    logits[2, 7] = np.nan
+    with pytest.raises(InputError, match=r"index \(2, 7\)"):
+        cross_entropy_fused(logits, target, ignore_index=-100)
 
 
 @numba_only
@@ -273,26 +286,7 @@ def test_exp_f32_is_within_two_ulp_and_keeps_inf_and_nan() -> None:
     assert out[-4] == 0.0 and np.isnan(out[-3]) and out[-2] == 0.0 and out[-1] == 1.0
 
 
-def test_reference_path_runs_when_numba_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kernels_cpu, "_numba_importable", False)
-
-    def no_compiled_path(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the compiled path ran although numba is unavailable")
-
-    monkeypatch.setattr(kernels_cpu, "cross_entropy_fused_raw", no_compiled_path)
-    assert not fused_available()
-    logits, target, weight = _problem(5, 11, np.float32, seed=14)
-    out = np.empty_like(logits)
-    loss, grad = cross_entropy_fused(logits, target, weight=weight, label_smoothing=0.1, grad_out=out)
-    ref_loss, ref_grad = cross_entropy_with_grad(logits, target, weight=weight, label_smoothing=0.1)
-    assert grad is out
-    np.testing.assert_array_equal(loss, ref_loss)
-    np.testing.assert_array_equal(grad, ref_grad)
-    loss_only, none = cross_entropy_fused(logits, target, with_grad=False)
-    assert none is None and np.isfinite(loss_only)
-
-
-def test_reference_only_block_switches_the_fast_path_off_and_back() -> None:
+def test_legacy_reference_only_block_switches_fused_available_off_and_back() -> None:
     before = fused_available()
     with reference_only():
         assert fused_available() is False
@@ -302,9 +296,12 @@ def test_reference_only_block_switches_the_fast_path_off_and_back() -> None:
     assert fused_available() is before
 
 
-def test_environment_variable_switches_the_fast_path_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(kernels_cpu.DISABLE_ENV, "1")
-    assert fused_available() is False
+def test_legacy_reference_only_is_local_to_its_thread() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = fused_available()
+    with reference_only(), ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(fused_available).result() is before
 
 
 def test_kernel_compiles_without_disk_cache_when_caching_fails(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -331,23 +328,58 @@ def test_kernel_compiles_without_disk_cache_when_caching_fails(monkeypatch: pyte
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda z, y: cross_entropy_fused(z.astype(np.int32), y), "dtype int32"),
+        (lambda z, y: cross_entropy_fused(z.astype(np.int32), y), "got int32"),
         (lambda z, y: cross_entropy_fused(z, y + 100), "class id"),
         (lambda z, y: cross_entropy_fused(z, -y - 1), "class id -"),
-        (lambda z, y: cross_entropy_fused(z, y[:2]), "target has shape"),
+        (lambda z, y: cross_entropy_fused(z, y[:2]), r"target must have shape \(5,\)"),
         (lambda z, y: cross_entropy_fused(z, y.astype(float)), "integer class ids"),
-        (lambda z, y: cross_entropy_fused(z, y, reduction="avg"), "reduction='avg'"),
-        (lambda z, y: cross_entropy_fused(z, y, label_smoothing=1.5), "label_smoothing=1.5"),
-        (lambda z, y: cross_entropy_fused(z, y, weight=np.ones(3)), "weight has shape"),
+        (lambda z, y: cross_entropy_fused(z, y, reduction="avg"), "got 'avg'"),
+        (lambda z, y: cross_entropy_fused(z, y, weight=np.ones(3)), r"weight must have shape \(12,\)"),
         (lambda z, y: cross_entropy_fused(z, y, grad_out=np.empty((4, 4), np.float32)), "grad_out"),
         (lambda z, y: cross_entropy_fused(z, y, grad_out=np.empty_like(z, dtype=np.float64)), "grad_out"),
-        (lambda z, y: cross_entropy_fused(np.asfortranarray(z), y), "C-contiguous"),
+        (lambda z, y: cross_entropy_fused_raw(z, y, label_smoothing=1.5), r"label_smoothing must be a number in \[0, 1\], got 1.5"),
+        (lambda z, y: cross_entropy_fused_raw(z, y, weight=-np.ones(12)), "weight must be finite and non-negative, got -1.0 at index 0"),
+        (lambda z, y: cross_entropy_fused_raw(z, y, ignore_index=1.5), "ignore_index must be an integer or None, got 1.5"),
     ],
 )
 def test_bad_inputs_raise_one_clear_error(call, message: str) -> None:  # noqa: ANN001
     logits, target, _ = _problem(5, 12, np.float32, seed=15)
     with pytest.raises(ValueError, match=message):
         call(logits, target)
+
+
+@numba_only
+@pytest.mark.parametrize("layout", ["fortran", "strided", "read-only", "read-only-mmap"])
+def test_non_contiguous_and_read_only_logits_give_the_same_result(layout: str, tmp_path) -> None:  # noqa: ANN001
+    logits, target, weight = _problem(7, 40_000, np.float32, seed=16)  # > 32768 elements: the kernel's size
+    expected = cross_entropy_fused(logits, target, weight=weight, label_smoothing=0.1)
+    if layout == "fortran":
+        given = np.asfortranarray(logits)
+    elif layout == "strided":
+        wide = np.zeros((7, 80_000), np.float32)
+        wide[:, ::2] = logits
+        given = wide[:, ::2]
+    elif layout == "read-only":
+        given = logits.copy()
+        given.flags.writeable = False
+    else:
+        np.save(tmp_path / "logits.npy", logits)
+        given = np.load(tmp_path / "logits.npy", mmap_mode="r")
+    got = cross_entropy_fused(given, target, weight=weight, label_smoothing=0.1)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+
+
+@numba_only
+def test_in_place_gradient_needs_contiguous_writeable_logits() -> None:
+    logits, target, _ = _problem(4, 30, np.float32, seed=17)
+    fortran = np.asfortranarray(logits)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        cross_entropy_fused(fortran, target, grad_out=fortran)
+    read_only = logits.copy()
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        cross_entropy_fused(read_only, target, grad_out=read_only)
 
 
 @numba_only
@@ -376,15 +408,14 @@ def test_concurrent_calls_from_threads_give_the_same_results() -> None:
 def test_fused_kernel_agrees_with_the_core_on_an_all_minus_inf_row_and_a_zero_weight_impossible_target(
     smoothing: float, in_place: bool
 ) -> None:
-    if not fused_available():
+    if not numba_importable():
         pytest.skip("numba (outlayer[fast]) is not installed")
     logits = np.array([[-np.inf, -np.inf, -np.inf], [-np.inf, 0.0, 1.0], [0.5, -1.0, 2.0]], dtype=np.float64)
     target = np.array([1, 0, 2])
     weight = np.array([0.0, 1.0, 2.0])
     options = dict(weight=weight, label_smoothing=smoothing)
     for reduction in ("none", "sum"):
-        with reference_only():
-            want_loss, want_grad = cross_entropy_fused(logits.copy(), target, reduction=reduction, **options)
+        want_loss, want_grad = cross_entropy_with_grad(logits.copy(), target, reduction=reduction, **options)
         buffer = logits.copy()
         got_loss, got_grad = cross_entropy_fused(
             buffer, target, reduction=reduction, grad_out=buffer if in_place else None, **options
@@ -395,3 +426,16 @@ def test_fused_kernel_agrees_with_the_core_on_an_all_minus_inf_row_and_a_zero_we
             # no class of row 0 is possible: -log 0; row 1's target has weight 0, so without
             # smoothing it counts for nothing (the uniform part carries the other classes' weights)
             assert np.isinf(got_loss[0]) and (got_loss[1] == 0.0 or smoothing > 0)
+
+
+@numba_only
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_float32_accumulation_keeps_1e_minus_6_relative_accuracy_at_256k_classes(label_smoothing: float, offset: float) -> None:
+    rng = np.random.default_rng(21)
+    logits = (rng.standard_normal((4, 262_144)) * 3 + offset).astype(np.float32)
+    target = rng.integers(0, 262_144, 4)
+    loss, grad = cross_entropy_fused(logits, target, label_smoothing=label_smoothing, reduction="none")
+    exact_loss, exact_grad = cross_entropy_with_grad(logits.astype(np.float64), target, label_smoothing=label_smoothing, reduction="none")
+    np.testing.assert_allclose(loss, exact_loss, rtol=1e-6)
+    np.testing.assert_allclose(grad, exact_grad, rtol=1e-5, atol=1e-6 * np.abs(exact_grad).max())

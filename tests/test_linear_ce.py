@@ -122,7 +122,7 @@ def test_default_chunk_bounds_block_of_logits():
         (dict(weight=np.zeros((V, D), np.float32)), r"weight dtype float32 does not match hidden dtype float64"),
         (dict(hidden=np.zeros((N, D), dtype=int)), r"hidden must be a float array, got dtype int64"),
         (dict(target=np.full(N, 0.5)), r"target must hold integer class ids, got dtype float64"),
-        (dict(target=np.full(N, -7)), r"target\[0\] = -7 is not a class id in \[0, 17\)"),
+        (dict(target=np.full(N, -7)), r"target must be class ids in \[0, 17\) or ignore_index=-100, got -7 at index 0"),
         (dict(chunk_size=0), r"chunk_size must be a positive integer or None, got 0"),
         (dict(chunk_size="8"), r"got '8'"),
         (dict(class_weight=np.ones(V + 1)), r"class_weight shape \(18,\)"),

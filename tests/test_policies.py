@@ -163,3 +163,107 @@ def test_policy_mse_sums_over_classes_and_averages_over_samples() -> None:
     sklearn_mean = mean_squared_error(rows, probs)
     assert float(outlayer.mse(logits, ids)) == pytest.approx(4 * torch_mean, rel=1e-13)
     assert float(outlayer.mse(logits, ids)) == pytest.approx(4 * sklearn_mean, rel=1e-13)
+
+
+def test_policy_nan_or_plus_inf_logits_are_refused_on_every_path() -> None:
+    from outlayer import InputError
+
+    logits = np.array([[0.5, np.nan, 1.0], [0.0, 1.0, 2.0]])
+    ids = np.array([0, 2])
+    for impl in ("reference", "numba"):
+        with pytest.raises(InputError, match=r"logits must be finite or -inf, got nan at index \(0, 1\)"):
+            outlayer.cross_entropy(logits, ids, impl=impl)
+    with pytest.raises(InputError, match=r"got inf at index \(1, 2\)"):
+        outlayer.cross_entropy(np.array([[0.5, 0.1, 1.0], [0.0, 1.0, np.inf]]), ids)
+    with pytest.raises(InputError, match="finite or -inf"):  # the torch drop-in, through the fused kernel
+        from outlayer.torch import cross_entropy
+
+        cross_entropy(torch.from_numpy(logits), torch.from_numpy(ids))
+    # PyTorch returns NaN: one bad logit silently poisons the batch's loss and every gradient
+    assert torch.isnan(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(ids)))
+
+
+def test_policy_negative_class_weights_are_refused_on_every_path() -> None:
+    from outlayer import InputError
+
+    logits = np.random.default_rng(2).normal(size=(4, 3))
+    ids = np.array([0, 1, 2, 1])
+    weight = np.array([1.0, -1.0, 1.0])
+    for impl in ("reference", "numba"):
+        with pytest.raises(InputError, match=r"weight must be finite and non-negative, got -1.0 at index 1"):
+            outlayer.cross_entropy(logits, ids, weight=weight, impl=impl)
+    with pytest.raises(InputError, match="non-negative"):
+        outlayer.cross_entropy(logits, outlayer.one_hot(ids, 3), weight=weight)
+    from outlayer.linear_ce import linear_cross_entropy
+
+    with pytest.raises(InputError, match="class_weight must be finite and non-negative"):
+        linear_cross_entropy(np.eye(4), logits.T.copy(), ids, class_weight=weight)
+    # PyTorch computes with them: here the "mean" divides by w_0 + w_1 + w_2 + w_1 = 0
+    torch_loss = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(ids), weight=torch.from_numpy(weight))
+    assert not torch.isfinite(torch_loss)
+
+
+def test_policy_unnormalised_probability_targets_are_accepted_and_the_mean_divides_by_their_mass() -> None:
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(3, 4))
+    rows = np.array([[0.5, 0.5, 0.0, 0.0], [3.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])  # sums 1, 3 and 0
+    per_row = outlayer.cross_entropy(logits, rows, reduction="none")
+    np.testing.assert_allclose(per_row, -(rows * sps.log_softmax(logits, axis=1)).sum(axis=1), rtol=1e-14)  # linear in t
+    assert float(outlayer.cross_entropy(logits, rows)) == pytest.approx(per_row.sum() / 4.0, rel=1e-14)  # mass 1 + 3 + 0
+    # weight=None is a weight of ones, and a zero row counts for nothing, like an ignored id
+    assert float(outlayer.cross_entropy(logits, rows, weight=np.ones(4))) == pytest.approx(float(outlayer.cross_entropy(logits, rows)), rel=1e-14)
+    assert float(outlayer.cross_entropy(logits[:2], rows[:2])) == pytest.approx(float(outlayer.cross_entropy(logits, rows)), rel=1e-14)
+    # PyTorch divides by N = 3 whatever the mass
+    torch_mean = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(rows)).item()
+    assert torch_mean == pytest.approx(per_row.sum() / 3, rel=1e-12)
+    assert torch_mean != pytest.approx(float(outlayer.cross_entropy(logits[:2], rows[:2])), rel=1e-3)
+    # negative entries are refused (PyTorch computes with them)
+    from outlayer import InputError
+
+    with pytest.raises(InputError, match=r"target probabilities must be finite and non-negative, got -0.5 at index \(0, 1\)"):
+        outlayer.cross_entropy(logits, np.array([[1.5, -0.5, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]], dtype=float))
+    assert torch.isfinite(F.cross_entropy(torch.from_numpy(logits), torch.tensor([[1.5, -0.5, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]], dtype=torch.float64)))
+
+
+def test_policy_zero_dimensional_input_to_the_softmax_family_is_one_class_as_in_pytorch() -> None:
+    x = np.float64(3.0)
+    assert outlayer.softmax(x) == 1.0 and outlayer.log_softmax(x) == 0.0
+    assert outlayer.logsumexp(x) == 3.0 and outlayer.logsumexp(x, temperature=2.0) == 1.5
+    assert np.shape(outlayer.softmax(x)) == ()
+    t = torch.tensor(3.0, dtype=torch.float64)
+    assert torch.softmax(t, -1).item() == 1.0 and torch.log_softmax(t, 0).item() == 0.0 and torch.logsumexp(t, 0).item() == 3.0
+    assert float(sps.softmax(3.0)) == 1.0  # SciPy agrees
+    # cross-entropy needs a class axis (PyTorch refuses 0-d input too)
+    from outlayer import InputError
+
+    with pytest.raises(InputError, match="logits must be an array with a class axis, got '?a 0-d array"):
+        outlayer.cross_entropy(x, np.int64(0))
+
+
+def test_policy_nan_labels_are_one_class_sorted_last_as_in_scikit_learn() -> None:
+    from sklearn.preprocessing import LabelEncoder
+
+    labels = [1.0, float("nan"), 2.0, np.nan]
+    coder = outlayer.LabelCoder().fit(labels)
+    encoder = LabelEncoder().fit(labels)
+    assert coder.n_classes_ == 3 == len(encoder.classes_)
+    np.testing.assert_array_equal(coder.classes_, encoder.classes_)  # [1, 2, nan]: NaN last
+    np.testing.assert_array_equal(coder.encode(labels), encoder.transform(labels))
+    assert len(set(labels)) == 4  # what a plain set makes of them: every NaN object a class of its own
+
+
+def test_policy_masked_arrays_are_refused_rather_than_losing_their_mask() -> None:
+    from outlayer import InputError
+
+    logits = np.ma.masked_array([[2.0, 1000.0, 0.1]], mask=[[False, True, False]])
+    with pytest.raises(InputError, match="masked array with 1 masked entries"):
+        outlayer.cross_entropy(logits, np.array([0]))
+    with pytest.raises(InputError, match="masked array"):
+        outlayer.softmax(logits)
+    # what np.asarray does with it: the mask is gone, and the masked 1000 dominates (loss 998)
+    assert float(outlayer.cross_entropy(np.asarray(logits), np.array([0]))) == pytest.approx(998.0, rel=1e-6)
+    # the mask's meaning, spelt out: a masked class is a -inf logit
+    expected = -sps.log_softmax([2.0, 0.1])[0]  # 0.139: only the two unmasked classes compete
+    assert float(outlayer.cross_entropy(logits.filled(-np.inf), np.array([0]))) == pytest.approx(expected, rel=1e-14)
+    # a masked array that masks nothing is just an array
+    assert float(outlayer.cross_entropy(np.ma.masked_array([[2.0, 1.0, 0.1]]), np.array([0]))) == pytest.approx(0.4170, abs=1e-4)

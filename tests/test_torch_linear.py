@@ -9,6 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
+from outlayer import _dispatch  # noqa: E402
 from outlayer.torch import LinearCrossEntropyLoss, linear_cross_entropy  # noqa: E402
 
 N, D, V = 37, 8, 29  # N not a multiple of the chunk sizes used: the last block is partial
@@ -47,14 +48,17 @@ def ours_and_grads(hidden, weight, bias, target, upstream, **options):
 CASES = list(itertools.product(("mean", "sum", "none"), (False, True), (0.0, 0.2), (True, False)))
 
 
+@pytest.mark.parametrize("impl", ["numba", "reference"])
 @pytest.mark.parametrize(("reduction", "weighted", "smoothing", "with_bias"), CASES)
-def test_loss_and_gradients_match_naive_torch(reduction, weighted, smoothing, with_bias):
+def test_loss_and_gradients_match_naive_torch(reduction, weighted, smoothing, with_bias, impl):
+    if impl == "numba" and not _dispatch.numba_usable():
+        pytest.skip("numba is not installed")
     hidden, weight, bias, target, class_weight = make_problem(bias=with_bias)
     torch_options = dict(reduction=reduction, label_smoothing=smoothing, ignore_index=-100, class_weight=class_weight if weighted else None)
     expected, expected_grads, upstream = naive_and_grads(hidden, weight, bias, target, **torch_options)
     got, got_grads = ours_and_grads(
         hidden, weight, bias, target, upstream, reduction=reduction, label_smoothing=smoothing,
-        class_weight=class_weight if weighted else None, chunk_size=8,
+        class_weight=class_weight if weighted else None, chunk_size=8, impl=impl,
     )
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
     for name, g, e in zip(("hidden", "weight", "bias"), got_grads, expected_grads):
@@ -75,14 +79,15 @@ def test_result_does_not_depend_on_chunk_size(chunk_size):
 
 
 @pytest.mark.parametrize("reduction", ["mean", "none"])
-def test_gradcheck_float64(reduction):
+@pytest.mark.parametrize("impl", ["numba", "reference"])
+def test_gradcheck_float64(reduction, impl):
     hidden, weight, bias, target, class_weight = make_problem(n=7, d=3, v=5, seed=1)
     target[2] = -100
     for t in (hidden, weight, bias):
         t.requires_grad_(True)
 
     def fn(h, w, b):
-        return linear_cross_entropy(h, w, target, bias=b, class_weight=class_weight, label_smoothing=0.15, reduction=reduction, chunk_size=3)
+        return linear_cross_entropy(h, w, target, bias=b, class_weight=class_weight, label_smoothing=0.15, reduction=reduction, chunk_size=3, impl=impl)
 
     assert torch.autograd.gradcheck(fn, (hidden, weight, bias), eps=1e-6, atol=1e-8)
 
@@ -96,10 +101,11 @@ def test_float32_default_chunk_matches_naive_to_float32_rounding():
         torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-6)
 
 
-def test_bfloat16_matches_naive_float32_within_bfloat16_rounding():
+@pytest.mark.parametrize("impl", ["auto", "numba"])
+def test_bfloat16_matches_naive_float32_within_bfloat16_rounding(impl):
     hidden, weight, bias, target, _ = make_problem(torch.float32, n=64, d=16, v=50, seed=5)
     expected, expected_grads, upstream = naive_and_grads(hidden, weight, bias, target)
-    got, got_grads = ours_and_grads(hidden.bfloat16(), weight.bfloat16(), bias.bfloat16(), target, upstream.bfloat16(), chunk_size=16)
+    got, got_grads = ours_and_grads(hidden.bfloat16(), weight.bfloat16(), bias.bfloat16(), target, upstream.bfloat16(), chunk_size=16, impl=impl)
     assert got.dtype == torch.bfloat16
     torch.testing.assert_close(got.float(), expected, rtol=2e-2, atol=2e-2)
     for g, e in zip(got_grads, expected_grads):
@@ -146,7 +152,10 @@ def test_module_form_matches_function():
         (dict(bias=torch.zeros(V + 2, dtype=torch.float64)), r"bias shape \(31,\)"),
         (dict(weight=torch.zeros(V, D, dtype=torch.float32)), r"weight dtype torch.float32 does not match hidden dtype torch.float64"),
         (dict(target=torch.zeros(N, dtype=torch.float64)), r"target must hold integer class ids, got dtype torch.float64"),
-        (dict(target=torch.full((N,), V)), rf"target\[0\] = {V} is not a class id"),
+        (dict(target=torch.full((N,), V)), rf"target must be class ids in \[0, {V}\) or ignore_index=-100, got {V} at index 0"),
+        (dict(class_weight=-torch.ones(V, dtype=torch.float64)), r"class_weight must be finite and non-negative, got -1.0 at index 0"),
+        (dict(ignore_index=1.5), r"ignore_index must be an integer, got 1.5"),
+        (dict(impl="fast"), r"impl must be one of 'auto', 'reference', 'numba', 'triton', got 'fast'"),
         (dict(chunk_size=0), r"chunk_size must be a positive integer or None, got 0"),
         (dict(chunk_size=-3), r"got -3"),
         (dict(chunk_size=2.5), r"got 2.5"),
@@ -191,3 +200,13 @@ def test_vocab_parallel_bench_suite_has_nothing_to_measure_outside_a_distributed
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     assert not torch.distributed.is_initialized()
     assert suite.run(quick=True, dtypes=("float32",)) == []
+
+
+@pytest.mark.parametrize("impl", ["numba", "reference"])
+def test_nan_logits_are_refused_naming_the_row_in_the_whole_batch(impl):
+    if impl == "numba" and not _dispatch.numba_usable():
+        pytest.skip("numba is not installed")
+    hidden, weight, bias, target, _ = make_problem()
+    hidden[13, 2] = float("nan")  # row 13 is in the third block of 5 rows
+    with pytest.raises(ValueError, match=r"logits \(hidden @ weight.T \+ bias\) must be finite or -inf, got nan at index \(13, 0\)"):
+        linear_cross_entropy(hidden, weight, target, bias=bias, chunk_size=5, impl=impl)

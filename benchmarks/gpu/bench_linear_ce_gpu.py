@@ -26,7 +26,6 @@ import sys
 
 import torch
 import torch.nn.functional as F
-
 from bench_ce_gpu import peak_extra_bytes, time_cuda  # same folder
 
 

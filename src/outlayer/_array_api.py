@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from outlayer._validate import Described, check_logits, error, first_index, format_index, refuse_masked
+
 __all__ = [
     "isdtype",
     "pick",
@@ -34,7 +36,13 @@ def array_namespace(*arrays: object) -> ModuleType:
     foreign = [a for a in arrays if a is not None and not isinstance(a, _PYTHON_OR_NUMPY)]
     if not foreign:
         return np
-    import array_api_compat  # lazy: only non-NumPy callers pay for it
+    try:
+        import array_api_compat  # lazy: only non-NumPy callers pay for it
+    except ImportError as exc:  # a base dependency: only a broken installation gets here
+        kind = type(foreign[0]).__module__.split(".")[0]
+        raise ImportError(
+            f"outlayer needs array-api-compat to compute on {kind} arrays (a dependency of outlayer: pip install array-api-compat)"
+        ) from exc
 
     return array_api_compat.array_namespace(*foreign)
 
@@ -54,6 +62,24 @@ def pick(x: Array, ids: Array, xp: ModuleType) -> Array:
     if xp is np:
         return x[np.arange(x.shape[0]), ids]
     return xp.take_along_axis(x, ids[:, None], axis=1)[:, 0]
+
+
+def stop_gradient(x: Array, xp: ModuleType) -> Array:
+    """``x`` as a constant for the array library's autograd (torch: ``detach``; JAX: ``stop_gradient``).
+
+    For a value the result provably does not depend on, such as a max-shift, so that autograd
+    does not differentiate through it (the terms it would add cancel, in rounding error).
+    """
+    if xp is np:
+        return x
+    detach = getattr(x, "detach", None)
+    if callable(detach):  # torch
+        return detach()
+    if type(x).__module__.split(".")[0] in ("jax", "jaxlib"):
+        import jax
+
+        return jax.lax.stop_gradient(x)
+    return x
 
 
 def device_of(x: Array, xp: ModuleType) -> Any:
@@ -80,32 +106,21 @@ def default_float(xp: ModuleType) -> Any:
     return xp.asarray(0.0).dtype
 
 
-def format_index(index: tuple[int, ...]) -> str:
-    return str(index[0]) if len(index) == 1 else str(index)
-
-
-def first_index(mask: Array, xp: ModuleType) -> tuple[int, ...]:
-    """Index of the first True entry of ``mask`` (which must have one), in C order."""
-    if mask.ndim == 0:
-        return ()
-    positions = xp.nonzero(mask)  # C order in NumPy, torch and array-api-strict
-    return tuple(int(p[0]) for p in positions)
-
-
 def _scalar(x: Array) -> float:
     return float(x) if x.ndim == 0 else float(x[()])
 
 
-def as_float(x: object, xp: ModuleType | None = None, *, name: str = "logits") -> tuple[Array, ModuleType, Any]:
+def as_float(x: Any, xp: ModuleType | None = None, *, name: str = "logits") -> tuple[Array, ModuleType, Any]:
     """``x`` as a real floating array in its compute dtype; returns (array, namespace, dtype to return).
 
     Integer input is promoted to the library's default float; complex and boolean input is refused.
     """
+    refuse_masked(x, name)
     xp = array_namespace(x) if xp is None else xp
     if not hasattr(x, "dtype") or xp is np:
         x = np.asarray(x) if xp is np else xp.asarray(x)
     if isdtype(x.dtype, "bool", xp) or isdtype(x.dtype, "complex floating", xp):
-        raise ValueError(f"{name} must be real numbers, got dtype {x.dtype}")
+        raise error(name, "real numbers", Described(f"dtype {x.dtype}"))
     if not isdtype(x.dtype, "real floating", xp):
         x = xp.astype(x, default_float(xp))
     out_dtype = x.dtype
@@ -115,43 +130,46 @@ def as_float(x: object, xp: ModuleType | None = None, *, name: str = "logits") -
     return x, xp, out_dtype
 
 
-def require_logits(x: Array, xp: ModuleType, *, name: str = "logits") -> None:
-    """Logits are finite or -inf (a masked class). NaN and +inf have no softmax: refuse them."""
-    bad = xp.isnan(x) | (x == float("inf"))
-    if bool(xp.any(bad)):
-        index = first_index(bad, xp)
-        raise ValueError(f"{name} must be finite or -inf, got {_scalar(x[index])} at index {format_index(index)}")
+#: Logits are finite or -inf (a masked class); NaN and +inf are refused (the one policy of every path).
+require_logits = check_logits
 
 
-def as_ints(labels: object, xp: ModuleType, *, name: str = "labels") -> Array:
-    """Integer class ids as int64; float arrays holding whole numbers are accepted, 1.5 or NaN are not."""
+def as_ints(labels: Any, xp: ModuleType, *, name: str = "labels") -> Array:
+    """Integer class ids as int64; float arrays holding whole numbers are accepted, 1.5 or NaN are not.
+
+    uint64 values beyond int64 are refused (a cast would wrap them to negative ids).
+    """
+    refuse_masked(labels, name)
     if xp is np:
         labels = np.asarray(labels)
     elif not hasattr(labels, "dtype"):
         labels = xp.asarray(labels)
     if isdtype(labels.dtype, "bool", xp):
-        raise ValueError(f"{name} must be integers, got booleans")
+        raise error(name, "integers", Described("booleans"))
     if isdtype(labels.dtype, "integral", xp):
+        if xp is np and labels.dtype == np.uint64 and labels.size and int(labels.max()) > np.iinfo(np.int64).max:
+            index = first_index(labels > np.iinfo(np.int64).max, xp)
+            raise error(name, "integers below 2**63", int(labels[index]), where=format_index(index) if index else "")
         return xp.astype(labels, xp.int64)
     if not isdtype(labels.dtype, "real floating", xp):
-        raise ValueError(f"{name} must be integers, got dtype {labels.dtype}")
+        raise error(name, "integers", Described(f"dtype {labels.dtype}"))
     whole = xp.isfinite(labels) & (labels == xp.round(labels))
     if not bool(xp.all(whole)):
         index = first_index(~whole, xp)
-        raise ValueError(f"{name} must be integers, got {_scalar(labels[index])} at index {format_index(index)}")
+        raise error(name, "integers", _scalar(labels[index]), where=format_index(index) if index else "")
     return xp.astype(labels, xp.int64)
 
 
 def check_temperature(temperature: float) -> float:
     temperature = float(temperature)
     if not (temperature > 0.0 and np.isfinite(temperature)):
-        raise ValueError(f"temperature must be a positive finite number, got {temperature}")
+        raise error("temperature", "a positive finite number", temperature)
     return temperature
 
 
 def normalize_axis(axis: int, ndim: int, *, name: str = "axis") -> int:
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {axis!r}")
+        raise error(name, "an integer", axis)
     if not -max(ndim, 1) <= axis < max(ndim, 1):
-        raise ValueError(f"{name} {axis} is out of range for an array with {ndim} dimension(s)")
+        raise error(name, f"in [{-max(ndim, 1)}, {max(ndim, 1)}) for an array with {ndim} dimension(s)", axis)
     return int(axis) % max(ndim, 1)

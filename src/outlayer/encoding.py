@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from outlayer._array_api import array_namespace, as_ints, asarray_like, default_float, first_index, format_index
+from outlayer._validate import InputError, refuse_masked
 
 __all__ = ["LabelCoder", "NotFittedError", "one_hot"]
 
@@ -44,23 +45,23 @@ def one_hot(
     xp = array_namespace(labels)
     ids = as_ints(labels, xp)
     if out_of_range not in ("error", "zeros"):
-        raise ValueError(f"out_of_range must be 'error' or 'zeros', got {out_of_range!r}")
+        raise InputError(f"out_of_range must be 'error' or 'zeros', got {out_of_range!r}")
     if num_classes is None:
         if any(int(n) == 0 for n in ids.shape):
-            raise ValueError("cannot infer num_classes from empty labels; pass num_classes")
+            raise InputError("cannot infer num_classes from empty labels; pass num_classes")
         num_classes = max(int(xp.max(ids)) + 1, 1)
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+        raise InputError(f"num_classes must be a positive integer, got {num_classes!r}")
     num_classes = int(num_classes)
     bad = (ids < 0) | (ids >= num_classes)
     if out_of_range == "error" and bool(xp.any(bad)):
         index = first_index(bad, xp)
         value = int(ids[index])
         where = f" at index {format_index(index)}" if index else ""
-        raise ValueError(f"label {value}{where} is out of range for num_classes={num_classes}")
+        raise InputError(f"label {value}{where} is out of range for num_classes={num_classes}")
     out_ndim = ids.ndim + 1
     if not -out_ndim <= axis < out_ndim:
-        raise ValueError(f"axis {axis} is out of range for a one-hot output with {out_ndim} dimension(s)")
+        raise InputError(f"axis {axis} is out of range for a one-hot output with {out_ndim} dimension(s)")
     classes = asarray_like(list(range(num_classes)), ids, xp, dtype=xp.int64)
     hot = ids[..., None] == classes  # out-of-range ids match no class: all-zero rows
     result = xp.astype(hot, default_float(xp) if dtype is None else dtype)
@@ -94,30 +95,41 @@ class LabelCoder:
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, labels: Iterable[Hashable]) -> LabelCoder:
-        """Learn the classes (or check ``labels`` against the given ones). Returns self."""
+        """Learn the classes (or check ``labels`` against the given ones). Returns self.
+
+        NaN labels are one class (every NaN is the same missing value), sorted after the others,
+        as scikit-learn's ``LabelEncoder`` does; ``nan != nan`` would otherwise make each NaN a
+        class of its own, in an order that varies between runs.
+        """
         values = _label_list(labels)
         if self.classes is not None:
             classes = list(self.classes)
-            if len(set(classes)) != len(classes):
-                duplicate = next(c for i, c in enumerate(classes) if c in classes[:i])
-                raise ValueError(f"classes contain {duplicate!r} more than once")
-            known = set(classes)
+            keys = [_key(c) for c in classes]
+            if len(set(keys)) != len(keys):
+                duplicate = next(c for i, c in enumerate(classes) if keys[i] in keys[:i])
+                raise InputError(f"classes contain {duplicate!r} more than once")
+            known = set(keys)
             for i, label in enumerate(values):
-                if label not in known:
-                    raise ValueError(f"unknown label {label!r} at index {i}: not in the given classes")
+                if _key(label) not in known:
+                    raise InputError(f"unknown label {label!r} at index {i}: not in the given classes")
         else:
             if self.ordered:
-                raise ValueError("ordered=True needs the classes in their order: pass classes=[...]")
+                raise InputError("ordered=True needs the classes in their order: pass classes=[...]")
             if not values:
-                raise ValueError("cannot fit a LabelCoder on no labels")
+                raise InputError("cannot fit a LabelCoder on no labels")
+            distinct: dict[Hashable, Any] = {_key(v): v for v in values}
+            has_nan = _NAN in distinct
+            distinct.pop(_NAN, None)
             try:
-                classes = sorted(set(values))
+                classes = sorted(distinct.values())
             except TypeError as exc:
                 kinds = sorted({type(v).__name__ for v in values})
-                raise ValueError(f"labels of mixed types ({', '.join(kinds)}) cannot be sorted; pass classes=[...]") from exc
+                raise InputError(f"labels of mixed types ({', '.join(kinds)}) cannot be sorted; pass classes=[...]") from exc
+            if has_nan:
+                classes.append(float("nan"))
         self.classes_ = _object_array(classes)
         self.n_classes_ = len(classes)
-        self._index_ = {label: i for i, label in enumerate(classes)}
+        self._index_ = {_key(label): i for i, label in enumerate(classes)}
         return self
 
     def _check_fitted(self) -> None:
@@ -132,9 +144,9 @@ class LabelCoder:
         ids = np.empty(len(values), dtype=np.int64)
         for i, label in enumerate(values):
             try:
-                ids[i] = self._index_[label]
+                ids[i] = self._index_[_key(label)]
             except (KeyError, TypeError):
-                raise ValueError(f"unknown label {label!r} at index {i}; known: {_short(self.classes_)}") from None
+                raise InputError(f"unknown label {label!r} at index {i}; known: {_short(self.classes_)}") from None
         return ids
 
     def one_hot(self, labels: Iterable[Hashable], *, dtype: Any = np.float64) -> np.ndarray:
@@ -148,12 +160,22 @@ class LabelCoder:
 
     # -- numbers -> labels -------------------------------------------------------------------------
     def decode(self, ids_or_probs: Array) -> np.ndarray:
-        """Labels for integer ids (any shape) or for probability rows (N, K), by argmax."""
+        """Labels for integer ids (any shape) or for probability rows (N, K), by argmax.
+
+        A 2-D float array is always read as probability rows: its width must be K (a float row of
+        the wrong width is refused, never read as whole-number ids).
+        """
         self._check_fitted()
+        refuse_masked(ids_or_probs, "ids_or_probs")
         values = np.asarray(ids_or_probs)
-        if values.dtype.kind == "f" and values.ndim == 2 and values.shape[1] == self.n_classes_:
+        if values.dtype.kind == "f" and values.ndim == 2:
+            if values.shape[1] != self.n_classes_:
+                raise InputError(
+                    f"probability rows must have {self.n_classes_} columns (one per class), got shape {values.shape}"
+                )
             if not np.all(np.isfinite(values)):
-                raise ValueError("probability rows must be finite")
+                index = first_index(~np.isfinite(values), np)
+                raise InputError(f"probability rows must be finite, got {values[index]} at index {format_index(index)}")
             ids = np.argmax(values, axis=-1)
         else:
             ids = as_ints(values, np, name="ids")
@@ -161,7 +183,7 @@ class LabelCoder:
             if np.any(bad):
                 index = first_index(bad, np)
                 where = f" at index {format_index(index)}" if index else ""
-                raise ValueError(f"id {int(ids[index])}{where} is out of range for {self.n_classes_} classes")
+                raise InputError(f"id {int(ids[index])}{where} is out of range for {self.n_classes_} classes")
         return self.classes_[ids]
 
     def decode_scalar(self, values: Array) -> np.ndarray:
@@ -170,12 +192,12 @@ class LabelCoder:
         values = np.asarray(values, dtype=np.float64)
         if not np.all(np.isfinite(values)):
             index = first_index(~np.isfinite(values), np)
-            raise ValueError(f"scalar predictions must be finite, got {values[index]} at index {format_index(index)}")
+            raise InputError(f"scalar predictions must be finite, got {values[index]} at index {format_index(index)}")
         return self.classes_[np.clip(np.rint(values), 0, self.n_classes_ - 1).astype(np.int64)]
 
     def _require_ordered(self, method: str) -> None:
         if not self.ordered:
-            raise ValueError(
+            raise InputError(
                 f"{method} implies the classes are ordered; create LabelCoder(classes=[...], ordered=True) for ordinal classes"
             )
         self._check_fitted()
@@ -189,19 +211,36 @@ class LabelCoder:
 
 def _label_list(labels: Iterable[Hashable]) -> list[Hashable]:
     if isinstance(labels, (str, bytes)):
-        raise ValueError(f"labels must be a sequence of labels, got the single string {labels!r}")
+        raise InputError(f"labels must be a sequence of labels, got the single string {labels!r}")
     if isinstance(labels, np.ndarray):
         if labels.ndim != 1:
-            raise ValueError(f"labels must be one-dimensional, got shape {labels.shape}")
+            raise InputError(f"labels must be one-dimensional, got shape {labels.shape}")
         return labels.tolist()
     return list(labels)
+
+
+class _NanKey:
+    """The one dictionary key of every NaN label (``nan != nan``, so NaNs cannot key a dict themselves)."""
+
+    def __repr__(self) -> str:
+        return "nan"
+
+
+_NAN = _NanKey()
+
+
+def _key(label: Hashable) -> Hashable:
+    """``label`` itself, or :data:`_NAN` for any float NaN (Python, NumPy float16/32/64)."""
+    if isinstance(label, (float, np.floating)) and label != label:
+        return _NAN
+    return label
 
 
 def _object_array(classes: list[Hashable]) -> np.ndarray:
     """Classes as a 1-D array: a plain dtype when NumPy infers one (ints, strings), object otherwise."""
     try:
         array = np.asarray(classes)
-        if array.ndim == 1 and array.tolist() == classes:
+        if array.ndim == 1 and [_key(c) for c in array.tolist()] == [_key(c) for c in classes]:
             return array
     except (ValueError, TypeError):
         pass

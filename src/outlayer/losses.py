@@ -4,6 +4,12 @@ Every loss takes **logits** (softmax or sigmoid happens inside, as in PyTorch) a
 ``<loss>_with_grad`` returning ``(loss, dloss/dlogits)``. The gradient is the closed form, not
 autograd; tests check it against finite differences and torch autograd.
 
+This module is the core and the **reference** for every backend: it imports no kernel.
+``outlayer.cross_entropy`` (:mod:`outlayer._dispatch`) is this module's cross-entropy with a
+backend choice (``impl="auto"`` sends large NumPy inputs to the fused kernel), validated by the
+same checks (:mod:`outlayer._validate`); ``outlayer.losses.cross_entropy`` always runs the
+reference. Bad input raises :class:`outlayer.InputError`.
+
 Shapes and conventions shared by the softmax losses:
 
 * ``logits`` has a class axis ``axis`` (default -1) of size K; the other axes are the batch.
@@ -26,9 +32,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
+import numpy as np
+
 from outlayer._array_api import (
     as_float,
-    as_ints,
     asarray_like,
     first_index,
     format_index,
@@ -36,6 +43,19 @@ from outlayer._array_api import (
     normalize_axis,
     pick,
     require_logits,
+)
+from outlayer._validate import (
+    CEOptions,
+    Described,
+    InputError,
+    check_ce_options,
+    check_class_ids,
+    check_class_weight,
+    check_ignore_index,
+    check_probability_targets,
+    check_reduction,
+    error,
+    refuse_masked,
 )
 from outlayer.activations import _sigmoid_parts, _softmax_parts
 
@@ -70,6 +90,7 @@ class _Rows:
     out_dtype: Any
     shape: tuple[int, ...]  # the caller's logits shape
     axis: int  # the caller's class axis, normalised
+    caller: Array = None  # the logits in the caller's layout (compute dtype), for error positions
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
@@ -91,16 +112,19 @@ class _Rows:
         return xp.astype(out, self.out_dtype)
 
 
-def _as_rows(logits: Array, axis: int, *, name: str = "logits") -> _Rows:
+def _as_rows(logits: Array, axis: int, *, name: str = "logits", check_finite: bool = True) -> _Rows:
+    """Logits as (M, K) rows in the compute dtype; ``check_finite=False`` leaves the NaN/+inf check to
+    the caller (the dispatcher runs it after choosing a backend: the fused kernels fold it into their max pass)."""
     z, xp, out_dtype = as_float(logits, name=name)
     if z.ndim == 0:
-        raise ValueError(f"{name} must have a class axis, got a 0-d array")
+        raise error(name, "an array with a class axis", Described("a 0-d array"))
     axis = normalize_axis(axis, z.ndim)
     if int(z.shape[axis]) == 0:
-        raise ValueError(f"{name} of shape {tuple(int(n) for n in z.shape)} have no classes along axis {axis}")
-    require_logits(z, xp, name=name)
-    rows = _Rows(z, xp, out_dtype, tuple(int(n) for n in z.shape), axis)
+        raise error(name, f"an array with at least one class along axis {axis}", Described(f"shape {tuple(int(n) for n in z.shape)}"))
+    rows = _Rows(z, xp, out_dtype, tuple(int(n) for n in z.shape), axis, caller=z)
     rows.z = rows.to_rows(z)
+    if check_finite:
+        require_logits(z, xp, name=name)
     return rows
 
 
@@ -111,13 +135,26 @@ class _Target:
     ids: Array | None = None  # ignored entries replaced by 0 so they can index safely
     keep: Array | None = None  # (M,) bool, False where target == ignore_index
     rows: Array | None = None
+    raw_ids: Array | None = None  # (M,) int64 ids as given, ignore_index included (for the kernels)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def is_target(self, rows: _Rows) -> Array:
         """(M, K) bool: column == id. The only place ids meet the class axis, and only for gradients."""
         xp = rows.xp
+        assert self.ids is not None, "class-id targets only"
         classes = asarray_like(list(range(rows.z.shape[1])), rows.z, xp, dtype=xp.int64)
         return self.ids[:, None] == classes
+
+
+def _target_is_ids(target: Array, xp: Any) -> bool:
+    """Whether ``target`` holds class ids (an integer dtype), without converting it."""
+    dtype = getattr(target, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(target).dtype
+    try:
+        return isdtype(dtype, "integral", xp) and not isdtype(dtype, "bool", xp)
+    except (TypeError, ValueError):
+        return False
 
 
 def _parse_target(
@@ -129,6 +166,7 @@ def _parse_target(
     rows_nonnegative: bool = True,
 ) -> _Target:
     xp = rows.xp
+    refuse_masked(target, "target")
     if not hasattr(target, "dtype") or xp.__name__ == "numpy":
         target = asarray_like(target, rows.z, xp)
     num_classes = rows.shape[rows.axis]
@@ -136,75 +174,42 @@ def _parse_target(
     shape = tuple(int(n) for n in target.shape)
     if isdtype(target.dtype, "integral", xp) and not isdtype(target.dtype, "bool", xp):
         if shape != batch_shape:
-            raise ValueError(
-                f"target class ids of shape {shape} do not match logits of shape {rows.shape}: "
-                f"expected shape {batch_shape} (the logits without class axis {rows.axis})"
+            raise error(
+                "target class ids",
+                f"of shape {batch_shape} (the logits of shape {rows.shape} without class axis {rows.axis})",
+                Described(f"shape {shape}"),
             )
-        ids = xp.reshape(as_ints(target, xp, name="target"), (-1,))
+        ids = xp.reshape(check_class_ids(target, num_classes=num_classes, ignore_index=ignore_index, xp=xp), (-1,))
         ignored = ids == ignore_index if ignore_index is not None else xp.zeros_like(ids, dtype=xp.bool)
-        bad = ((ids < 0) | (ids >= num_classes)) & ~ignored
-        if bool(xp.any(bad)):
-            flat = first_index(bad, xp)[0]
-            index = _unravel(flat, batch_shape)
-            where = f" at index {format_index(index)}" if index else ""
-            raise ValueError(
-                f"target {int(ids[flat])}{where} is out of range for {num_classes} classes (valid: 0..{num_classes - 1})"
-            )
         keep = ~ignored
-        return _Target(ids=xp.where(keep, ids, 0), keep=keep)
+        return _Target(ids=xp.where(keep, ids, 0), keep=keep, raw_ids=ids)
     if isdtype(target.dtype, "real floating", xp):
         if not rows_allowed:
-            raise ValueError(f"target must be integer class ids, got dtype {target.dtype}")
+            raise error("target", "integer class ids", Described(f"dtype {target.dtype}"))
         if shape != rows.shape:
-            hint = " (cast class ids to an integer dtype)" if shape == batch_shape else ""
-            raise ValueError(
-                f"target rows of shape {shape} do not match logits of shape {rows.shape}{hint}"
-            )
-        if ignore_index is not None:
-            raise ValueError("ignore_index applies to class-id targets only; zero the rows of probability targets instead")
+            hint = "cast class ids to an integer dtype" if shape == batch_shape else ""
+            raise error("target rows", f"of the logits' shape {rows.shape}", Described(f"shape {shape}"), hint=hint)
+        if rows_nonnegative:
+            check_probability_targets(target, ignore_index=ignore_index, xp=xp)
+        else:
+            if ignore_index is not None:
+                raise error("ignore_index", "None with target rows (it applies to class ids)", ignore_index)
+            check_probability_targets(target, ignore_index=None, xp=xp, nonnegative=False)
         t = xp.astype(rows.to_rows(target), rows.z.dtype)
-        bad = ~xp.isfinite(t) | (t < 0) if rows_nonnegative else ~xp.isfinite(t)
-        if bool(xp.any(bad)):
-            index = first_index(xp.moveaxis(xp.reshape(bad, batch_shape + (num_classes,)), -1, rows.axis), xp)
-            kind = "finite and non-negative" if rows_nonnegative else "finite"
-            value = float(xp.reshape(target, rows.shape)[index])
-            raise ValueError(f"target rows must be {kind}, got {value} at index {format_index(index)}")
         return _Target(rows=t)
-    raise ValueError(f"target must be integer class ids or float rows, got dtype {target.dtype}")
-
-
-def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    index = []
-    for n in reversed(shape):
-        index.append(flat % n)
-        flat //= n
-    return tuple(reversed(index))
+    raise error("target", "integer class ids or float rows", Described(f"dtype {target.dtype}"))
 
 
 def _class_weight(weight: Array | None, rows: _Rows, *, name: str = "weight") -> Array | None:
-    if weight is None:
-        return None
-    xp = rows.xp
-    w = asarray_like(weight, rows.z, xp)
-    w = xp.astype(w, rows.z.dtype)
-    num_classes = rows.shape[rows.axis]
-    if tuple(w.shape) != (num_classes,):
-        raise ValueError(f"{name} must have shape ({num_classes},) (one per class), got {tuple(w.shape)}")
-    bad = ~xp.isfinite(w) | (w < 0)
-    if bool(xp.any(bad)):
-        i = first_index(bad, xp)[0]
-        raise ValueError(f"{name} must be finite and non-negative, got {float(w[i])} for class {i}")
-    return w
+    return check_class_weight(weight, num_classes=rows.shape[rows.axis], xp=rows.xp, like=rows.z, name=name)
 
 
 def _check_reduction(reduction: str) -> None:
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    check_reduction(reduction)
 
 
 def _check_ignore_index(ignore_index: int | None) -> None:
-    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
-        raise ValueError(f"ignore_index must be an integer or None, got {ignore_index!r}")
+    check_ignore_index(ignore_index)
 
 
 def _reduce(
@@ -313,25 +318,49 @@ def nll_loss_with_grad(
 # ------------------------------------------------------------------------------------------------
 # Cross-entropy.
 # ------------------------------------------------------------------------------------------------
-def _check_smoothing(label_smoothing: float) -> float:
-    eps = float(label_smoothing)
-    if not 0.0 <= eps <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-    return eps
+@dataclass
+class _CEProblem:
+    """A cross-entropy call with every input checked except the logits' finiteness (see ``_prepare_cross_entropy``)."""
+
+    rows: _Rows
+    target: _Target
+    weight: Array | None
+    options: CEOptions
 
 
-def _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduction, axis, need_grad):  # noqa: ANN001, ANN202
-    _check_reduction(reduction)
-    _check_ignore_index(ignore_index)
-    eps = _check_smoothing(label_smoothing)
-    rows = _as_rows(logits, axis)
-    parsed = _parse_target(target, rows, ignore_index=ignore_index)
+def _prepare_cross_entropy(
+    logits: Array,
+    target: Array,
+    *,
+    weight: Array | None,
+    ignore_index: int | None,
+    label_smoothing: float,
+    reduction: str,
+    axis: int,
+    impl: str = "reference",
+) -> _CEProblem:
+    """Check every input of a cross-entropy call (scalar options first, then logits, target, weight).
+
+    The logits' finiteness is left to the caller: :func:`_reference_cross_entropy` checks it, and
+    the dispatcher's fused kernels fold it into their max pass. So every path refuses the same inputs.
+    """
+    options = check_ce_options(reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore_index, impl=impl)
+    rows = _as_rows(logits, axis, check_finite=False)
+    parsed = _parse_target(target, rows, ignore_index=options.ignore_index)
     w = _class_weight(weight, rows)
-    xp, z = rows.xp, rows.z
-    if parsed.ids is not None and _fused_applies(rows):
-        return _cross_entropy_fused(rows, target, w, ignore_index, eps, reduction, need_grad)
-    probs, log_probs = _softmax_parts(z, 1, xp)
+    return _CEProblem(rows, parsed, w, options)
 
+
+def _reference_cross_entropy(problem: _CEProblem, need_grad: bool) -> tuple[Array, Array | None]:
+    """The reference computation of a prepared problem: (loss, gradient or None), in the caller's layout.
+
+    Starts with the one check :func:`_prepare_cross_entropy` leaves out: logits finite or -inf.
+    """
+    rows, parsed, w = problem.rows, problem.target, problem.weight
+    eps, reduction = problem.options.label_smoothing, problem.options.reduction
+    xp, z = rows.xp, rows.z
+    require_logits(rows.caller, xp)
+    probs, log_probs = _softmax_parts(z, 1, xp)
     # Label smoothing mixes the target with the uniform distribution over the classes whose logit
     # is finite: a -inf logit is a class that cannot occur, and spreading mass onto it would make
     # the loss infinite (PyTorch spreads eps/K over all K classes and returns inf there).
@@ -350,7 +379,9 @@ def _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduct
         loss_rows = nll
         if eps > 0.0:
             smooth = -xp.sum(w_uniform * log_probs_finite, axis=1)
-            loss_rows = (1.0 - eps) * nll + eps * xp.where(parsed.keep, smooth, 0.0)
+            # eps = 1 puts no mass on the target: its term is 0 even where -log p_y is inf (0 * inf is NaN)
+            target_term = (1.0 - eps) * nll if eps < 1.0 else xp.zeros_like(nll)
+            loss_rows = target_term + eps * xp.where(parsed.keep, smooth, 0.0)
         grad_rows = None
         if need_grad:
             # dl/dz = (sum_c w_c q_c) p - w * q  with q = (1 - eps) onehot(y) + eps u
@@ -365,43 +396,20 @@ def _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduct
 
     # Probability rows: l_n = -sum_c w_c q_c log p_c with q = (1 - eps) t + eps u.
     t = parsed.rows
+    assert t is not None and uniform is not None
     q = (1.0 - eps) * t + eps * uniform if eps > 0.0 else t
     wq = w * q if w is not None else q
     loss_rows = -xp.sum(wq * log_probs_finite, axis=1)
     # target mass on a class whose logit is -inf: that outcome has probability 0, the loss is inf
     impossible = xp.any((wq > 0) & ~finite, axis=1)
     loss_rows = xp.where(impossible, INF, loss_rows)
-    # mean divides by each row's target weight sum_c w_c t_c (= w_y for a one-hot row), so one-hot
-    # rows and their integer ids agree; PyTorch divides by N here (pytorch#107680)
-    sample_weight = xp.sum(w * t, axis=1) if w is not None else None
+    # mean divides by each row's target weight sum_c w_c t_c (w = 1 without class weights; = w_y
+    # for a one-hot row), so one-hot rows and their integer ids agree, weight=None equals a weight
+    # of ones, and a zero row counts for nothing, like an ignored id. PyTorch divides by N
+    # (pytorch#107680); for rows that sum to 1 without weights that is the same.
+    sample_weight = xp.sum(w * t if w is not None else t, axis=1)
     grad_rows = xp.sum(wq, axis=1)[:, None] * probs - wq if need_grad else None
     return _reduce(rows, loss_rows, grad_rows, reduction, sample_weight)
-
-
-def _fused_applies(rows: _Rows) -> bool:
-    """Large NumPy float32/float64 inputs go to the fused CPU kernel (same semantics, one sweep)."""
-    if rows.xp.__name__ != "numpy" or rows.z.dtype != rows.out_dtype or not rows.z.flags.c_contiguous:
-        return False
-    from outlayer import kernels
-
-    return rows.z.size >= kernels.FUSED_MIN_ELEMENTS and kernels.fused_available()
-
-
-def _cross_entropy_fused(rows, target, w, ignore_index, eps, reduction, need_grad):  # noqa: ANN001, ANN202
-    from outlayer import kernels
-
-    loss, grad = kernels.cross_entropy_fused(
-        rows.z,
-        rows.xp.reshape(rows.xp.asarray(target), (-1,)),
-        weight=w,
-        ignore_index=ignore_index,
-        label_smoothing=eps,
-        reduction=reduction,
-        with_grad=need_grad,
-    )
-    if reduction == "none":
-        loss = rows.xp.reshape(loss, rows.batch_shape)
-    return loss, (rows.from_rows(grad) if grad is not None else None)
 
 
 def cross_entropy(
@@ -442,7 +450,10 @@ def cross_entropy(
     weighted probability targets (divided by N there), -inf logits with smoothing (inf there),
     and a mean over nothing (NaN there).
     """
-    return _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduction, axis, need_grad=False)[0]
+    problem = _prepare_cross_entropy(
+        logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction, axis=axis
+    )
+    return _reference_cross_entropy(problem, need_grad=False)[0]
 
 
 def cross_entropy_with_grad(
@@ -462,7 +473,11 @@ def cross_entropy_with_grad(
     below ``1 - p_y`` for the true class, so a confidently wrong prediction gets a large push.
     The reduction scales it (1/total weight for "mean").
     """
-    return _cross_entropy(logits, target, weight, ignore_index, label_smoothing, reduction, axis, need_grad=True)
+    problem = _prepare_cross_entropy(
+        logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction, axis=axis
+    )
+    loss, grad = _reference_cross_entropy(problem, need_grad=True)
+    return loss, grad
 
 
 # ------------------------------------------------------------------------------------------------
@@ -471,12 +486,12 @@ def cross_entropy_with_grad(
 def _mse(logits, target, on, reduction, axis, true_class_weight, true_class_target, need_grad):  # noqa: ANN001, ANN202
     _check_reduction(reduction)
     if on not in ("probs", "logits"):
-        raise ValueError(f"on must be 'probs' or 'logits', got {on!r}")
+        raise InputError(f"on must be 'probs' or 'logits', got {on!r}")
     k, big_m = float(true_class_weight), float(true_class_target)
     if not (k > 0 and k < INF):
-        raise ValueError(f"true_class_weight must be a positive finite number, got {true_class_weight}")
+        raise InputError(f"true_class_weight must be a positive finite number, got {true_class_weight}")
     if not abs(big_m) < INF:
-        raise ValueError(f"true_class_target must be finite, got {true_class_target}")
+        raise InputError(f"true_class_target must be finite, got {true_class_target}")
     rows = _as_rows(logits, axis)
     parsed = _parse_target(target, rows, rows_nonnegative=False)
     xp, z = rows.xp, rows.z
@@ -569,11 +584,11 @@ def _broadcast_weight(value: Array | None, like: Array, xp: Any, name: str) -> A
     try:
         array = xp.broadcast_to(array, like.shape)
     except (ValueError, RuntimeError) as exc:
-        raise ValueError(f"{name} of shape {tuple(array.shape)} does not broadcast to logits of shape {tuple(like.shape)}") from exc
+        raise InputError(f"{name} of shape {tuple(array.shape)} does not broadcast to logits of shape {tuple(like.shape)}") from exc
     bad = ~xp.isfinite(array) | (array < 0)
     if bool(xp.any(bad)):
         index = first_index(bad, xp)
-        raise ValueError(f"{name} must be finite and non-negative, got {float(array[index])} at index {format_index(index)}")
+        raise InputError(f"{name} must be finite and non-negative, got {float(array[index])} at index {format_index(index)}")
     return array
 
 
@@ -583,12 +598,12 @@ def _bce(logits, target, pos_weight, weight, reduction, need_grad):  # noqa: ANN
     require_logits(z, xp)
     t = asarray_like(target, z, xp) if (not hasattr(target, "dtype") or xp.__name__ == "numpy") else target
     if tuple(t.shape) != tuple(z.shape):
-        raise ValueError(f"target of shape {tuple(t.shape)} does not match logits of shape {tuple(z.shape)}")
+        raise InputError(f"target of shape {tuple(t.shape)} does not match logits of shape {tuple(z.shape)}")
     t = xp.astype(t, z.dtype)
     bad = ~((t >= 0) & (t <= 1))
     if bool(xp.any(bad)):
         index = first_index(bad, xp)
-        raise ValueError(f"target must lie in [0, 1], got {float(t[index])} at index {format_index(index)}")
+        raise InputError(f"target must lie in [0, 1], got {float(t[index])} at index {format_index(index)}")
     pw = _broadcast_weight(pos_weight, z, xp, "pos_weight")
     w = _broadcast_weight(weight, z, xp, "weight")
 
@@ -691,4 +706,4 @@ def get_loss(name: str) -> Loss:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown loss {name!r}; choose from {', '.join(LOSS_NAMES)}") from None
+        raise InputError(f"unknown loss {name!r}; choose from {', '.join(LOSS_NAMES)}") from None

@@ -7,7 +7,7 @@ its buffer counts in the peak memory of every implementation alike):
 * ``torch.compile``: the same function through ``torch.compile`` (where it compiles);
 * ``outlayer``: :func:`outlayer.torch.cross_entropy` (the fused Numba kernel on CPU);
 * ``outlayer-inplace``: the same with ``inplace=True`` (gradient written over the logits);
-* ``numpy-ref``: the core's NumPy reference :func:`outlayer.losses.cross_entropy_with_grad`
+* ``numpy-ref``: the core's NumPy reference, ``outlayer.cross_entropy_with_grad(..., impl="reference")``
   (float32 only, shapes up to 1 GiB of logits);
 * ``copy``: ``np.copyto`` of the logits' bytes into an existing buffer, the floor for one read
   and one write;
@@ -92,18 +92,14 @@ def _implementations(dtype: Any, chosen: Sequence[str]) -> dict[str, dict[str, C
         compiled = torch.compile(F.cross_entropy, dynamic=False)
         impls["torch.compile"] = {"forward": forward_of(compiled), "forward+backward": forward_backward_of(compiled)}
     if dtype == torch.float32 and "numpy-ref" in chosen:
-        from outlayer.losses import cross_entropy as np_cross_entropy
-        from outlayer.losses import cross_entropy_with_grad as np_cross_entropy_with_grad
-
-        from outlayer.kernels import reference_only
+        from outlayer import cross_entropy as np_cross_entropy
+        from outlayer import cross_entropy_with_grad as np_cross_entropy_with_grad
 
         def reference_forward(logits: Any, target: Any) -> Any:
-            with reference_only():  # the core would hand large inputs to the fused kernel
-                return np_cross_entropy(logits.numpy(), target.numpy())
+            return np_cross_entropy(logits.numpy(), target.numpy(), impl="reference")
 
         def reference_forward_backward(logits: Any, target: Any) -> Any:
-            with reference_only():
-                return np_cross_entropy_with_grad(logits.numpy(), target.numpy())
+            return np_cross_entropy_with_grad(logits.numpy(), target.numpy(), impl="reference")
 
         impls["numpy-ref"] = {"forward": reference_forward, "forward+backward": reference_forward_backward}
     return impls
@@ -161,7 +157,8 @@ def run(
     """
     import torch
 
-    from outlayer.kernels import fused_available, set_num_threads
+    from outlayer._dispatch import numba_usable as fused_available
+    from outlayer.kernels import set_num_threads
 
     for name in dtypes:
         if name not in _DTYPES:

@@ -1,9 +1,19 @@
-"""Fused softmax-cross-entropy on the CPU: loss and gradient in one sweep over the logits.
+"""Fused softmax-cross-entropy on the CPU: loss and gradient in one sweep over the logits (Numba).
 
-The fast path is a Numba kernel (:mod:`outlayer.kernels.cpu_numba`, the optional extra
-``outlayer[fast]``); without numba, or when it is switched off, the same call runs the core's
-NumPy reference :func:`outlayer.losses.cross_entropy_with_grad`, so results never depend on
-which path ran. Semantics are the core's (docs/architecture.md) for integer targets:
+API for callers (``outlayer._dispatch`` chooses when this runs; the inputs arrive validated)::
+
+    numba_importable() -> bool        whether the compiled path can run (imports numba once, never raises)
+    cross_entropy_numba(logits, target, *, weight=None, ignore_index=None, label_smoothing=0.0,
+                        reduction="mean", with_grad=True, grad_out=None, name="logits") -> (loss, grad)
+    set_num_threads(threads) -> int   threads of the kernel (None: all numba allows)
+
+A leaf: this module imports nothing from the losses and never falls back to another path; that
+choice is the dispatcher's. It keeps only the checks that protect memory (shapes, dtypes, class
+ids inside the row, overlapping buffers); value checks (weights, options) are the boundary's,
+except NaN/+inf logits, which the kernel finds in the max pass it makes anyway and which raise
+:class:`outlayer._validate.InputError` naming the first such value (no extra pass over the logits).
+
+Semantics are the core's (:func:`outlayer.losses.cross_entropy`) for integer targets:
 
     p = softmax(z),  q = (1 - eps) onehot(y) + eps * u,  u uniform over the row's finite logits
     l_n = -sum_c w_c q_c log p_c            (a term with w_c q_c = 0 contributes 0)
@@ -11,11 +21,14 @@ which path ran. Semantics are the core's (docs/architecture.md) for integer targ
     mean = sum_n l_n / sum_{n not ignored} w_{y_n};  a mean over nothing is 0 with a zero gradient.
 
 Ignored rows (``y == ignore_index``) have zero loss and zero gradient.
+
+The legacy names ``fused_available``, ``reference_only``, ``cross_entropy_fused_raw`` and
+``FUSED_MIN_ELEMENTS`` remain only for ``outlayer.torch`` until it calls ``outlayer._dispatch``.
 """
 
 from __future__ import annotations
 
-import os
+import contextvars
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,39 +36,37 @@ from typing import Any
 
 import numpy as np
 
+from outlayer._validate import nonfinite_logits_error
+
 __all__ = [
     "FUSED_MIN_ELEMENTS",
-    "cross_entropy_fused",
     "cross_entropy_fused_raw",
+    "cross_entropy_numba",
     "fused_available",
+    "numba_importable",
     "reference_only",
     "set_num_threads",
 ]
 
-#: Below this many logits the thread start-up of the fused kernel outweighs its gain; a caller
-#: choosing between paths (the NumPy core, the torch wrapper) can use the reference below it.
+#: Legacy alias of :data:`outlayer._dispatch.FUSED_MIN_ELEMENTS` (the dispatcher's size threshold).
 FUSED_MIN_ELEMENTS = 1 << 15
-
-#: Setting this environment variable to 1 turns the fast path off (the reference path runs).
-DISABLE_ENV = "OUTLAYER_DISABLE_FUSED"
 
 # None until first asked; then whether ``outlayer.kernels.cpu_numba`` imported. Tests patch it.
 _numba_importable: bool | None = None
-# > 0 inside ``reference_only()`` blocks.
-_reference_only_depth = 0
+# Legacy: inside ``reference_only()`` blocks (per thread / task, not global) fused_available() is False.
+_reference_only: contextvars.ContextVar[bool] = contextvars.ContextVar("outlayer_reference_only", default=False)
 # One kernel launch at a time: numba's fallback "workqueue" threading layer aborts the process on
 # concurrent parallel launches from several Python threads; each launch uses every core anyway.
 _launch_lock = threading.Lock()
 
 _REDUCTIONS = ("mean", "sum", "none")
 _SIGNED_INT_OF_WIDTH = {2: np.int16, 4: np.int32, 8: np.int64}
+_STORAGE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.uint16))
 
 
-def fused_available() -> bool:
-    """True when the compiled (Numba) path can run; imports numba on first call, never raises."""
+def numba_importable() -> bool:
+    """True when the compiled (Numba) kernel can run; imports numba on first call, never raises."""
     global _numba_importable
-    if _reference_only_depth > 0 or os.environ.get(DISABLE_ENV, "") not in ("", "0"):
-        return False
     if _numba_importable is None:
         try:
             import outlayer.kernels.cpu_numba  # noqa: F401
@@ -66,67 +77,29 @@ def fused_available() -> bool:
     return _numba_importable
 
 
-@contextmanager
-def reference_only() -> Iterator[None]:
-    """Within this block :func:`fused_available` is False, so every caller (this module, the
-    core's ``outlayer.losses`` for large inputs, ``outlayer.torch``) runs the reference path:
-    for tests that compare the two, and for benchmarks of the reference. Not thread-safe."""
-    global _reference_only_depth
-    _reference_only_depth += 1
-    try:
-        yield
-    finally:
-        _reference_only_depth -= 1
-
-
 def set_num_threads(threads: int | None) -> int:
     """Threads the fused kernel uses (None: all numba allows); returns the number in effect."""
-    if not fused_available():
+    if not numba_importable():
         return 1
     import numba
 
+    most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]  # set at numba's import
     if threads is not None:
-        if not 1 <= int(threads) <= numba.config.NUMBA_NUM_THREADS:
-            raise ValueError(f"threads={threads!r} must be between 1 and {numba.config.NUMBA_NUM_THREADS}")
+        if not 1 <= int(threads) <= most:
+            raise ValueError(f"threads must be between 1 and {most}, got {threads!r}")
         numba.set_num_threads(int(threads))
     else:
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        numba.set_num_threads(most)
     return int(numba.get_num_threads())
 
 
-def _reference(
-    logits: np.ndarray,
-    target: np.ndarray,
-    *,
-    weight: np.ndarray | None,
-    ignore_index: int | None,
-    label_smoothing: float,
-    reduction: str,
-    with_grad: bool,
-    grad_out: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    from outlayer.losses import cross_entropy, cross_entropy_with_grad
-
-    options: dict[str, Any] = dict(
-        weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction
-    )
-    if not with_grad:
-        return np.asarray(cross_entropy(logits, target, **options)), None
-    loss, grad = cross_entropy_with_grad(logits, target, **options)
-    grad = np.asarray(grad, dtype=logits.dtype)
-    if grad_out is not None:
-        np.copyto(grad_out, grad)
-        grad = grad_out
-    return np.asarray(loss), grad
-
-
-def _check_targets(target: np.ndarray, n_rows: int, n_classes: int, ignore_index: int | None) -> np.ndarray:
-    """int64 targets; out-of-range ids would read outside the row in compiled code, so they are
-    checked here (O(N)) even though callers validate."""
+def _memory_safe_targets(target: np.ndarray, n_rows: int, n_classes: int, ignore_index: int | None) -> np.ndarray:
+    """int64 targets, each a column of the row or ``ignore_index``: compiled code would read outside the
+    row otherwise, so this O(N) check stays even though the boundary validated them."""
     if target.shape != (n_rows,):
-        raise ValueError(f"target has shape {target.shape}; expected ({n_rows},) for logits with {n_rows} rows")
+        raise ValueError(f"target must have shape ({n_rows},) for logits with {n_rows} rows, got shape {target.shape}")
     if target.size and not np.issubdtype(target.dtype, np.integer):
-        raise ValueError(f"target has dtype {target.dtype}; the fused kernel takes integer class ids")
+        raise ValueError(f"target must be integer class ids, got dtype {target.dtype}")
     target = np.ascontiguousarray(target, dtype=np.int64)
     kept = target if ignore_index is None else target[target != ignore_index]
     if kept.size:
@@ -147,6 +120,142 @@ def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
     return False
 
 
+def _widened_row(logits: np.ndarray, row: int) -> np.ndarray:
+    """One row as float64 (bfloat16 bits widened): for the error message only."""
+    values = logits[row]
+    if values.dtype == np.uint16:
+        return (values.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+    return values.astype(np.float64)
+
+
+def cross_entropy_numba(
+    logits: np.ndarray,
+    target: np.ndarray,
+    *,
+    weight: np.ndarray | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+    with_grad: bool = True,
+    grad_out: np.ndarray | None = None,
+    name: str = "logits",
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Cross-entropy of integer targets and, if ``with_grad``, its gradient w.r.t. the logits.
+
+    Args:
+      logits: (N, V) float32, float64, or bfloat16 as its raw ``uint16`` bits (as
+        ``torch.Tensor.view(torch.int16)`` gives them); any strides; may be read-only (e.g.
+        ``np.load(mmap_mode="r")``). A non-contiguous array is copied once.
+      target: (N,) integer class ids in [0, V), or ``ignore_index``.
+      weight: (V,) finite non-negative class weights, or None (validated by the caller).
+      with_grad: compute the gradient; ``grad_out``: where to write it (C-contiguous, the logits'
+        dtype and shape), which may be ``logits`` itself: in place, no extra (N, V) buffer.
+      name: what the logits are called in an error message.
+
+    Returns:
+      ``(loss, grad)``: loss is 0-d for ``"mean"``/``"sum"`` and (N,) for ``"none"``, in the logits'
+      dtype (float32 for bfloat16); grad is (N, V) in the logits' storage dtype (the gradient of the
+      returned loss; for ``"none"`` each row's gradient of its own loss), or None without ``with_grad``.
+
+    Raises:
+      InputError: a NaN or +inf logit (found in the max pass), named with its (row, column). The
+        bad value itself is never overwritten; with an in-place gradient the rest of the buffer
+        is unspecified after the error (other rows may hold gradients, the bad row's earlier
+        chunks exponentials).
+    """
+    from outlayer.kernels.cpu_numba import compiled_kernel, fast_path_applies
+
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of 'none', 'mean', 'sum', got {reduction!r}")
+    if logits.ndim != 2 or logits.dtype not in _STORAGE_DTYPES:
+        raise ValueError(f"logits must be a 2-D float32, float64 or bfloat16-bits (uint16) array, got {logits.dtype} of shape {logits.shape}")
+    in_place = with_grad and grad_out is not None and _same_memory(grad_out, logits)
+    if not logits.flags.c_contiguous:
+        if in_place:
+            raise ValueError("an in-place gradient needs C-contiguous logits")
+        logits = np.ascontiguousarray(logits)
+    n_rows, n_classes = logits.shape
+    target = _memory_safe_targets(np.asarray(target), n_rows, n_classes, ignore_index)
+    loss_dtype = np.float32 if logits.dtype == np.uint16 else logits.dtype
+    if with_grad:
+        if grad_out is None:
+            grad_out = np.empty_like(logits)
+        elif grad_out.shape != logits.shape or grad_out.dtype != logits.dtype or not grad_out.flags.c_contiguous or not grad_out.flags.writeable:
+            raise ValueError(
+                f"grad_out must be a writeable C-contiguous {logits.dtype} array of shape {logits.shape}; "
+                f"got {grad_out.dtype} {grad_out.shape}"
+            )
+    keep = np.ones(n_rows, dtype=bool) if ignore_index is None else target != ignore_index
+    if weight is not None:
+        weight = np.ascontiguousarray(weight, dtype=np.float64)
+        if weight.shape != (n_classes,):
+            raise ValueError(f"weight must have shape ({n_classes},), got shape {weight.shape}")
+        total_weight = float(weight[target[keep]].sum())
+    else:
+        total_weight = float(np.count_nonzero(keep))
+    mean_over_nothing = reduction == "mean" and total_weight == 0.0
+    grad_scale = 1.0 / total_weight if reduction == "mean" and not mean_over_nothing else 1.0
+    row_loss = np.empty(n_rows, dtype=np.float64)
+    row_bad = np.zeros(n_rows, dtype=np.uint8)
+    compute_dtype = np.float64 if logits.dtype == np.float64 else np.float32
+    # The kernel only reads the logits; handing it a read-only view whatever the caller's flag
+    # means one compiled signature per dtype, not two (numba types writeability).
+    read_only = logits.view()
+    read_only.flags.writeable = False
+    kernel = compiled_kernel(parallel=True, fast=fast_path_applies(logits.dtype, float(label_smoothing), bool(with_grad)))
+    with _launch_lock:
+        kernel(
+            read_only,
+            read_only.view(_SIGNED_INT_OF_WIDTH[logits.dtype.itemsize]),
+            target,
+            np.ones(1, dtype=compute_dtype) if weight is None else weight.astype(compute_dtype),
+            weight is not None,
+            int(ignore_index) if ignore_index is not None else 0,
+            ignore_index is not None,
+            float(label_smoothing),
+            grad_scale,
+            bool(with_grad),
+            grad_out if with_grad else np.empty((1, 1), dtype=logits.dtype),
+            in_place,
+            row_loss,
+            row_bad,
+        )
+    if row_bad.any():
+        row = int(np.flatnonzero(row_bad)[0])
+        raise nonfinite_logits_error(_widened_row(logits, row), row, name=name)
+    if mean_over_nothing:
+        # A mean over nothing is 0 with a zero gradient (the core's convention; torch gives NaN).
+        if grad_out is not None:
+            grad_out.fill(0)
+        return np.zeros((), dtype=loss_dtype), grad_out
+    if reduction == "none":
+        loss = row_loss.astype(loss_dtype)
+    elif reduction == "sum":
+        loss = np.asarray(row_loss.sum(), dtype=loss_dtype)
+    else:
+        loss = np.asarray(row_loss.sum() / total_weight, dtype=loss_dtype)
+    return loss, (grad_out if with_grad else None)
+
+
+# ------------------------------------------------------------------------------------------------
+# Legacy entry points, kept for outlayer.torch until it calls outlayer._dispatch (then deleted).
+# ------------------------------------------------------------------------------------------------
+def fused_available() -> bool:
+    """Legacy: :func:`numba_importable`, False inside a :func:`reference_only` block."""
+    return not _reference_only.get() and numba_importable()
+
+
+@contextmanager
+def reference_only() -> Iterator[None]:
+    """Legacy: within this block :func:`fused_available` is False (per thread and task).
+    New code passes ``impl="reference"`` instead."""
+    token = _reference_only.set(True)
+    try:
+        yield
+    finally:
+        _reference_only.reset(token)
+
+
 def cross_entropy_fused_raw(
     logits: np.ndarray,
     target: np.ndarray,
@@ -158,110 +267,13 @@ def cross_entropy_fused_raw(
     with_grad: bool = True,
     grad_out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """:func:`cross_entropy_fused` that also takes bfloat16 logits as their raw ``uint16`` bits
-    (as ``torch.Tensor.view(torch.int16)`` gives them). bfloat16 is computed in float32; the
-    gradient is stored as bfloat16 bits (uint16) and the loss returned as float32. Needs numba."""
-    from outlayer.kernels.cpu_numba import compiled_kernel
+    """Legacy: :func:`cross_entropy_numba` behind the value checks it used to make itself."""
+    from outlayer._validate import check_class_weight, check_ignore_index, check_label_smoothing, check_reduction
 
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction={reduction!r}; expected one of {_REDUCTIONS}")
-    if not 0.0 <= float(label_smoothing) <= 1.0:
-        raise ValueError(f"label_smoothing={label_smoothing!r} must be in [0, 1]")
-    if logits.ndim != 2 or not logits.flags.c_contiguous:
-        raise ValueError(f"logits must be a C-contiguous (N, V) array; got shape {logits.shape}")
-    n_rows, n_classes = logits.shape
-    target = _check_targets(np.asarray(target), n_rows, n_classes, ignore_index)
-    loss_dtype = np.float32 if logits.dtype == np.uint16 else logits.dtype
-    if with_grad:
-        if grad_out is None:
-            grad_out = np.empty_like(logits)
-        elif grad_out.shape != logits.shape or grad_out.dtype != logits.dtype or not grad_out.flags.c_contiguous:
-            raise ValueError(
-                f"grad_out must be C-contiguous {logits.dtype} of shape {logits.shape}; "
-                f"got {grad_out.dtype} {grad_out.shape}"
-            )
-    keep = np.ones(n_rows, dtype=bool) if ignore_index is None else target != ignore_index
+    check_reduction(reduction)
+    check_label_smoothing(label_smoothing)
+    check_ignore_index(ignore_index)
     if weight is not None:
-        weight = np.ascontiguousarray(weight, dtype=np.float64)
-        if weight.shape != (n_classes,):
-            raise ValueError(f"weight has shape {weight.shape}; expected ({n_classes},)")
-        total_weight = float(weight[target[keep]].sum())
-    else:
-        total_weight = float(np.count_nonzero(keep))
-    if reduction == "mean" and total_weight == 0.0:
-        # A mean over nothing is 0 with a zero gradient (the core's convention; torch gives NaN).
-        if with_grad:
-            grad_out.fill(0)
-        return np.zeros((), dtype=loss_dtype), grad_out
-    grad_scale = 1.0 / total_weight if reduction == "mean" else 1.0
-    row_loss = np.empty(n_rows, dtype=np.float64)
-    compute_dtype = np.float64 if logits.dtype == np.float64 else np.float32
-    kernel = compiled_kernel(parallel=True)
-    with _launch_lock:
-        kernel(
-            logits,
-            logits.view(_SIGNED_INT_OF_WIDTH[logits.dtype.itemsize]),
-            target,
-            np.ones(1, dtype=compute_dtype) if weight is None else weight.astype(compute_dtype),
-            weight is not None,
-            int(ignore_index) if ignore_index is not None else 0,
-            ignore_index is not None,
-            float(label_smoothing),
-            grad_scale,
-            bool(with_grad),
-            grad_out if with_grad else np.empty((1, 1), dtype=logits.dtype),
-            with_grad and _same_memory(grad_out, logits),
-            row_loss,
-        )
-    if reduction == "none":
-        loss = row_loss.astype(loss_dtype)
-    elif reduction == "sum":
-        loss = np.asarray(row_loss.sum(), dtype=loss_dtype)
-    else:
-        loss = np.asarray(row_loss.sum() / total_weight, dtype=loss_dtype)
-    return loss, (grad_out if with_grad else None)
-
-
-def cross_entropy_fused(
-    logits: np.ndarray,
-    target: np.ndarray,
-    *,
-    weight: np.ndarray | None = None,
-    ignore_index: int | None = None,
-    label_smoothing: float = 0.0,
-    reduction: str = "mean",
-    with_grad: bool = True,
-    grad_out: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Cross-entropy of integer targets and, if ``with_grad``, its gradient w.r.t. the logits.
-
-    logits: C-contiguous (N, V) float32 or float64; target: (N,) integers; weight: (V,) or None.
-    Returns ``(loss, grad)``: loss is 0-d for ``"mean"``/``"sum"`` and (N,) for ``"none"``, in
-    the logits' dtype; grad is (N, V) in the logits' dtype (the gradient of the returned loss;
-    for ``"none"`` each row's gradient of its own loss), written into ``grad_out`` when given,
-    which may be ``logits`` itself (in place: no extra (N, V) buffer). ``grad`` is None when
-    ``with_grad`` is False. Falls back to the core's NumPy reference when numba is unavailable.
-    """
-    if logits.dtype not in (np.float32, np.float64):
-        raise ValueError(f"logits have dtype {logits.dtype}; the fused kernel takes float32 or float64")
-    if not fused_available():
-        return _reference(
-            logits,
-            target,
-            weight=weight,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-            reduction=reduction,
-            with_grad=with_grad,
-            grad_out=grad_out,
-        )
-    return cross_entropy_fused_raw(
-        logits,
-        target,
-        weight=weight,
-        ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-        reduction=reduction,
-        with_grad=with_grad,
-        grad_out=grad_out,
-    )
+        weight = check_class_weight(np.asarray(weight, dtype=np.float64), num_classes=logits.shape[-1], xp=np, like=np.zeros(1))
+    options: dict[str, Any] = dict(weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction)
+    return cross_entropy_numba(logits, target, with_grad=with_grad, grad_out=grad_out, **options)

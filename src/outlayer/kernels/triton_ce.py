@@ -19,15 +19,20 @@ for the chunked linear+CE, both call it for CUDA tensors)::
 One Triton program per row makes two sweeps over its V logits in blocks of ``BLOCK`` columns:
 
 1. online softmax: running max ``m`` and ``s = sum exp(z - m)`` (rescaled by ``exp(m_old - m)``
-   whenever the max grows, so no exponent overflows and the row is read once), plus the finite
-   count ``K``, ``sum w_c`` and ``sum w_c z_c`` over finite logits for label smoothing;
-2. ``lse = m + log s`` and, per column, the core's closed form
-   ``dl/dz_c = ((1-eps) w_y + eps W/K) p_c - (1-eps) w_y [c = y] - eps w_c [z_c finite] / K``
-   (``W = sum`` of the finite classes' weights), scaled by the reduction, stored over the input.
+   whenever the max grows, so no exponent overflows and the row is read once; while every logit
+   so far is -inf the shift is 0, so an all -inf block anywhere gives 0, not NaN), plus the finite
+   count ``K``, ``W = sum w_c`` and ``sum w_c (z_c - m)`` over finite logits for label smoothing
+   (relative to the running max, moved along with it), and a flag for NaN/+inf logits;
+2. per column, the core's closed form
+   ``dl/dz_c = ((1-eps) w_y + eps W/K) p_c - (1-eps) w_y [c = y] - eps w_c [z_c finite] / K`` with
+   ``p_c = exp((z_c - m) - log s)``, scaled by the reduction, stored over the input.
 
 So the kernel reads the logits twice and writes the gradient once, in fp32 registers whatever
-the storage dtype. The loss per row is
-``(1-eps) w_y (lse - z_y) + eps/K (W lse - sum_c w_c z_c)``, the core's formula.
+the storage dtype. The loss per row is ``(1-eps) w_y (log s - (z_y - m)) + eps/K (W log s -
+sum_c w_c (z_c - m))``, the core's formula with every term relative to the max (``m + log s``
+would round ``log s`` away at 1e16, or at a float32 offset of 1e6). A flagged row makes the
+wrapper raise :class:`outlayer._validate.InputError` (one flag read from the device); its
+gradient row is not written.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ def _kernel(interpret: bool) -> Any:
         logits_ptr,
         grad_ptr,
         loss_ptr,
+        bad_ptr,
         target_ptr,
         weight_ptr,
         scale_ptr,
@@ -85,52 +91,67 @@ def _kernel(interpret: bool) -> Any:
         z_y = tl.load(row_logits + y_safe).to(tl.float32)
 
         neg_inf = float("-inf")
+        pos_inf = float("inf")
         m = neg_inf
         s = 0.0
         n_finite = 0.0
         w_finite = 0.0
-        wz_finite = 0.0
+        wz_offset = 0.0  # sum_c w_c (z_c - m) over the finite logits, relative to the running max m
+        bad = 0  # a NaN or +inf in the row: the boundary refuses it (found in this max pass)
         for start in range(0, n_cols, BLOCK):
             cols = start + tl.arange(0, BLOCK)
             in_row = cols < n_cols
             z = tl.load(row_logits + cols, mask=in_row, other=neg_inf).to(tl.float32)
+            bad = tl.maximum(bad, tl.max(((z != z) | (z == pos_inf)).to(tl.int32), axis=0))
             m_new = tl.maximum(m, tl.max(z, axis=0))
             # while every logit so far is -inf, shift by 0 so that -inf - (-inf) never makes nan
             shift = tl.where(m_new == neg_inf, 0.0, m_new)
             s = s * tl.exp(m - shift) + tl.sum(tl.exp(z - shift), axis=0)
+            # rescale the offsets summed against the old max (nothing was summed while m was -inf)
+            wz_offset += w_finite * tl.where(m == neg_inf, 0.0, m - shift)
             m = m_new
-            finite = (z > neg_inf) & (z < float("inf"))
+            finite = (z > neg_inf) & (z < pos_inf)
             w = tl.full((BLOCK,), 1.0, tl.float32)
             if HAS_WEIGHT:
                 w = tl.load(weight_ptr + cols, mask=in_row, other=0.0).to(tl.float32)
             w = tl.where(finite, w, 0.0)
             n_finite += tl.sum(finite.to(tl.float32), axis=0)
             w_finite += tl.sum(w, axis=0)
-            wz_finite += tl.sum(w * tl.where(finite, z, 0.0), axis=0)  # 0 * inf would be nan
+            wz_offset += tl.sum(w * tl.where(finite, z - shift, 0.0), axis=0)  # 0 * inf would be nan
 
-        lse = m + tl.log(s)
+        # Everything relative to the row max: lse - z_y = log s - (z_y - m). Forming m + log s first
+        # would round log s away at |z| = 1e16, and a float32 offset of 1e6 would cost its last digits.
+        masked_row = m == neg_inf  # every logit -inf: no class is possible
+        m_safe = tl.where(masked_row, 0.0, m)
+        log_s = tl.where(masked_row, 0.0, tl.log(s))
         k = tl.maximum(n_finite, 1.0)
-        smoothing_term = tl.where(eps > 0.0, eps / k * (w_finite * lse - wz_finite), 0.0)
-        loss = (1.0 - eps) * w_y * (lse - z_y) + smoothing_term
-        tl.store(loss_ptr + row, tl.where(kept, loss, 0.0))
+        target_mass = (1.0 - eps) * w_y
+        target_term = tl.where(target_mass != 0.0, target_mass * (log_s - (z_y - m_safe)), 0.0)
+        smoothing_term = tl.where(eps > 0.0, eps / k * (w_finite * log_s - wz_offset), 0.0)
+        loss = tl.where(masked_row, tl.where(target_mass != 0.0, pos_inf, 0.0), target_term + smoothing_term)
+        loss = tl.where(bad != 0, float("nan"), loss)
+        tl.store(loss_ptr + row, tl.where(kept | (bad != 0), loss, 0.0))
+        tl.store(bad_ptr + row, bad)
 
         if WITH_GRAD:
             scale = tl.load(scale_ptr).to(tl.float32)
-            coef = ((1.0 - eps) * w_y + eps * w_finite / k) * scale
+            coef = (target_mass + eps * w_finite / k) * scale
             smooth = eps / k * scale
-            hit = (1.0 - eps) * w_y * scale
+            hit = target_mass * scale
             row_grad = grad_ptr + row * stride_grad
             for start in range(0, n_cols, BLOCK):
                 cols = start + tl.arange(0, BLOCK)
                 in_row = cols < n_cols
                 z = tl.load(row_logits + cols, mask=in_row, other=neg_inf).to(tl.float32)
-                finite = (z > neg_inf) & (z < float("inf"))
+                finite = (z > neg_inf) & (z < pos_inf)
                 w = tl.full((BLOCK,), 1.0, tl.float32)
                 if HAS_WEIGHT:
                     w = tl.load(weight_ptr + cols, mask=in_row, other=0.0).to(tl.float32)
-                g = coef * tl.exp(z - lse) - tl.where(finite, smooth * w, 0.0) - tl.where(cols == y, hit, 0.0)
+                p = tl.exp((z - m_safe) - log_s)
+                g = coef * p - tl.where(finite, smooth * w, 0.0) - tl.where(cols == y, hit, 0.0)
                 g = tl.where(kept, g, 0.0)
-                tl.store(row_grad + cols, g.to(grad_ptr.dtype.element_ty), mask=in_row)
+                # a refused row is left as it was (with an in-place gradient: its logits)
+                tl.store(row_grad + cols, g.to(grad_ptr.dtype.element_ty), mask=in_row & (tl.zeros((BLOCK,), tl.int32) == bad))
 
     if interpret:
         from triton.runtime.interpreter import InterpretedFunction
@@ -163,11 +184,14 @@ def cross_entropy_cuda(
     in_place: bool = False,
     with_grad: bool = True,
     block_size: int | None = None,
+    name: str = "logits",
 ) -> tuple[Any, Any]:
     """Loss and gradient of softmax cross-entropy in one kernel launch; see the module docstring.
 
     ``block_size`` (a power of two) overrides the columns per sweep step (tests use small ones
-    to exercise partial blocks).
+    to exercise partial blocks). A NaN or +inf logit raises :class:`outlayer._validate.InputError`
+    (found in the kernel's max pass; costs one device-to-host flag read); ``name`` is what the
+    message calls the logits.
     """
     import torch
 
@@ -211,6 +235,7 @@ def cross_entropy_cuda(
     scale = scale.reshape(1).to(torch.float32)
 
     loss_rows = torch.empty(n_rows, dtype=torch.float32, device=logits.device)
+    bad_rows = torch.zeros(n_rows, dtype=torch.int32, device=logits.device)
     grad = None
     if with_grad:
         grad = logits if in_place else torch.empty_like(logits)
@@ -220,6 +245,7 @@ def cross_entropy_cuda(
             logits,
             grad if grad is not None else logits,
             loss_rows,
+            bad_rows,
             target,
             weight_f32 if weight_f32 is not None else loss_rows,  # unused pointer when HAS_WEIGHT is False
             scale,
@@ -233,6 +259,11 @@ def cross_entropy_cuda(
             BLOCK=block,
             **({} if interpret else {"num_warps": 8 if block >= 2048 else 4}),
         )
+    if n_rows > 0 and bool(bad_rows.any()):
+        from outlayer._validate import nonfinite_logits_error
+
+        row = int(bad_rows.nonzero()[0, 0])
+        raise nonfinite_logits_error(logits[row].float().cpu().numpy(), row, name=name)
     if reduction == "none":
         return loss_rows, grad
     total = loss_rows.sum()

@@ -2,6 +2,13 @@
 
 Importing :mod:`outlayer.torch` imports torch; ``import outlayer`` never does. Names are
 loaded lazily from their modules so that each piece can be imported on its own.
+
+Every function here takes the backend that :mod:`outlayer._dispatch` chooses (``impl=`` asks for
+one), refuses exactly what the core refuses (:mod:`outlayer._validate`'s ``InputError``), and
+behaves as a PyTorch citizen: the kernels are ``torch.library`` custom ops (``torch.compile``
+with ``fullgraph=True``), second derivatives are right (``create_graph=True``), ``torch.func``
+and ``torch.autocast`` work (cross_entropy, linear_cross_entropy; vocab-parallel: double
+backward, not torch.func). :mod:`outlayer.torch._grad` holds the shared autograd plumbing.
 """
 
 from __future__ import annotations
