@@ -60,6 +60,7 @@ import json, sys, time
 import numpy as np, torch
 from outlayer.bench._common import measure_peak_extra_bytes
 impl, n, d, v, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+chunk = int(sys.argv[6]) or None
 if threads > 0:
     torch.set_num_threads(threads)
 gen = torch.Generator().manual_seed(0)
@@ -75,20 +76,20 @@ elif impl == "outlayer":
     from outlayer.torch import linear_cross_entropy
     def call():
         h, w = hidden.detach().requires_grad_(True), weight.detach().requires_grad_(True)
-        linear_cross_entropy(h, w, target).backward()
+        linear_cross_entropy(h, w, target, chunk_size=chunk).backward()
         return h.grad, w.grad
 else:
     from outlayer.linear_ce import linear_cross_entropy_with_grad
     h_np, w_np, t_np = hidden.numpy(), weight.numpy(), target.numpy()
     def call():
-        return linear_cross_entropy_with_grad(h_np, w_np, t_np)[1:]
+        return linear_cross_entropy_with_grad(h_np, w_np, t_np, chunk_size=chunk)[1:]
 start = time.perf_counter()
 peak = measure_peak_extra_bytes(call)
 print(json.dumps({"peak_extra_mb": peak / 2 ** 20, "seconds": time.perf_counter() - start}))
 """
 
 
-def fresh_process_rows(shape: tuple[int, int, int], *, cold_cache: bool, threads: int | None) -> list[dict]:
+def fresh_process_rows(shape: tuple[int, int, int], *, cold_cache: bool, threads: int | None, chunk_size: int | None = None) -> list[dict]:
     """Peak extra memory of one forward+backward per implementation, each in a new interpreter."""
     n, d, v = shape
     src = str(Path(__file__).resolve().parents[1] / "src")
@@ -99,13 +100,13 @@ def fresh_process_rows(shape: tuple[int, int, int], *, cold_cache: bool, threads
             if cold_cache:
                 env["NUMBA_CACHE_DIR"] = str(Path(cache) / impl)  # empty: the kernel compiles in this call
             done = subprocess.run(
-                [sys.executable, "-c", _FRESH_CODE, impl, str(n), str(d), str(v), str(threads or 0)],
+                [sys.executable, "-c", _FRESH_CODE, impl, str(n), str(d), str(v), str(threads or 0), str(chunk_size or 0)],
                 capture_output=True, text=True, env=env, check=False,
             )
             if done.returncode != 0:
                 raise SystemExit(f"{impl} failed in its fresh process:\n{done.stderr[-3000:]}")
             result = json.loads(done.stdout.strip().splitlines()[-1])
-            rows.append({"case": f"{n}x{d}x{v}", "impl": impl, "cold_cache": cold_cache, **result})
+            rows.append({"case": f"{n}x{d}x{v}", "impl": impl, "cold_cache": cold_cache, "chunk_size": chunk_size, **result})
     naive = next(row["peak_extra_mb"] for row in rows if row["impl"] == "torch-naive")
     for row in rows:
         row["memory_vs_naive"] = row["peak_extra_mb"] / naive
@@ -180,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh_process or args.gemms:
         shape = tuple(args.shape) if args.shape else ((1024, 256, 8000) if args.quick else (8192, 1024, 32000))
         if args.fresh_process:
-            rows = fresh_process_rows(shape, cold_cache=args.cold_cache, threads=args.threads)  # type: ignore[arg-type]
-            print(markdown_table(rows, ("case", "impl", "cold_cache", "peak_extra_mb", "memory_vs_naive", "seconds")))
+            rows = fresh_process_rows(shape, cold_cache=args.cold_cache, threads=args.threads, chunk_size=args.chunk_size)  # type: ignore[arg-type]
+            print(markdown_table(rows, ("case", "impl", "cold_cache", "chunk_size", "peak_extra_mb", "memory_vs_naive", "seconds")))
             for row in rows[1:]:
                 print(f"{row['case']} {row['impl']}: fresh-process peak {row['memory_vs_naive']:.3f}x naive (goal <= 0.125)")
         else:
