@@ -15,7 +15,6 @@ first kernel call, and the kernel is compiled on its first call.
 from __future__ import annotations
 
 from outlayer.kernels.cpu import (
-    FUSED_MIN_ELEMENTS,
     cross_entropy_fused_raw,
     cross_entropy_numba,
     fused_available,
@@ -25,7 +24,6 @@ from outlayer.kernels.cpu import (
 )
 
 __all__ = [
-    "FUSED_MIN_ELEMENTS",
     "cross_entropy_fused_raw",
     "cross_entropy_numba",
     "fused_available",

@@ -22,8 +22,8 @@ Semantics are the core's (:func:`outlayer.losses.cross_entropy`) for integer tar
 
 Ignored rows (``y == ignore_index``) have zero loss and zero gradient.
 
-The legacy names ``fused_available``, ``reference_only``, ``cross_entropy_fused_raw`` and
-``FUSED_MIN_ELEMENTS`` remain only for ``outlayer.torch`` until it calls ``outlayer._dispatch``.
+The legacy names ``fused_available``, ``reference_only`` and ``cross_entropy_fused_raw`` remain
+only for ``outlayer.torch`` until it calls ``outlayer._dispatch``; then they go.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ import numpy as np
 from outlayer._validate import nonfinite_logits_error
 
 __all__ = [
-    "FUSED_MIN_ELEMENTS",
     "cross_entropy_fused_raw",
     "cross_entropy_numba",
     "fused_available",
@@ -47,9 +46,6 @@ __all__ = [
     "reference_only",
     "set_num_threads",
 ]
-
-#: Legacy alias of :data:`outlayer._dispatch.FUSED_MIN_ELEMENTS` (the dispatcher's size threshold).
-FUSED_MIN_ELEMENTS = 1 << 15
 
 # None until first asked; then whether ``outlayer.kernels.cpu_numba`` imported. Tests patch it.
 _numba_importable: bool | None = None

@@ -18,14 +18,17 @@ One row ``z`` (V logits, class weights ``w``, target ``y``, smoothing ``eps``) c
 2. (gradient only) ``g_c = scale * (W_q * exp((z_c - m) - log s) - w_c q_c)``, written once per
    element; the read of ``z_c`` precedes the write of ``g_c`` so ``g`` may be ``z`` itself.
 
-Without smoothing, with a gradient and float32/float64 storage, a cheaper variant runs: per
-L1-sized chunk the max and the NaN/+inf check, then ``g_c = exp(z_c - m_k)`` against the running
-max ``m_k`` stored while summed; a last sweep multiplies chunk k by ``scale w_y exp(m_k - m) / s``
-and the target gets its ``-scale w_y``: one exponential per logit instead of two, one read of the
-row from memory, the scaling sweep hitting L2 (a row is at most 1 MiB at V = 250k float32).
+Without smoothing, with a gradient and float32/float64 storage, a cheaper variant runs (its own
+kernel, compiled only when used): per L1-sized chunk the max (one vectorised integer max; a +inf
+shows there), then ``g_c = exp(z_c - m_k)`` against the running max ``m_k`` stored while summed
+(a NaN shows as a NaN chunk sum: the check costs nothing per element); a last sweep multiplies
+chunk k by ``scale w_y exp(m_k - m) / s`` and the target gets its ``-scale w_y``: one exponential
+per logit instead of two, one read of the row from memory, the scaling sweep hitting L2 (a row
+is at most 1 MiB at V = 250k float32).
 
-A row holding a NaN or +inf is flagged (``row_bad``); the chunk holding the bad value is never
-written, and the caller raises.
+A row holding a NaN or +inf is flagged (``row_bad``) and the caller raises; the bad value itself
+stays in the row (a +inf chunk is never written; a NaN's exponential is NaN), so the message can
+name it.
 Sums are taken in the compute type per L1-sized chunk (the vectorised loop keeps many partial
 sums) and accumulated across chunks in float64. The logits are only read: a read-only array is
 fine, and an in-place gradient is written through ``grad``, the same memory. bfloat16 rows arrive
@@ -263,6 +266,17 @@ def _scan(bits_chunk):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(fastmath=FASTMATH)
+def _scan_max(bits_chunk):  # type: ignore[no-untyped-def]
+    """The max order key of a chunk (one vectorised integer max). A +inf shows as the max; a NaN of
+    either sign does not (-NaN orders below -inf) but turns the chunk's exponential sum into NaN,
+    which the caller checks: the fast path's NaN check costs no operation per element."""
+    max_key = _order_key(bits_chunk[0])
+    for c in range(1, bits_chunk.size):
+        max_key = max(max_key, _order_key(bits_chunk[c]))
+    return max_key
+
+
+@numba.njit(fastmath=FASTMATH)
 def _nonfinite(max_key, max_magnitude):  # type: ignore[no-untyped-def]
     """Whether a scanned chunk holds a NaN (magnitude above inf's) or +inf (max key at inf or above)."""
     inf = _inf_bits(max_key)
@@ -373,9 +387,10 @@ _KERNEL_DOC = """Per-row losses into ``row_loss`` (float64, (N,)) and, if ``with
     logit_bits: the same memory viewed as signed ints of the same width (for the vectorised max);
     weight: (V,) in the compute type (read only if ``use_weight``); in_place: ``grad`` is
     ``logits``, so each row is read in full before its gradient is written.
-    ``row_bad[n]`` is set to 1 for a row holding a NaN or +inf (found in the max pass); such a row
-    gets a NaN loss, and the chunk holding the bad value is never written (the fast in-place path
-    may have written the chunks before it). See the module docstring for the maths.
+    ``row_bad[n]`` is set to 1 for a row holding a NaN or +inf (found in the max pass, or for a
+    NaN by the one-sweep path's exponential sum); such a row gets a NaN loss, and the bad value
+    itself is left a NaN / +inf (with an in-place gradient the rest of the row may hold
+    exponentials). See the module docstring for the maths.
     """
 
 
@@ -409,8 +424,8 @@ def _fast_row(n, z_row, bits_row, g_row, y, z_y, w_y, grad_scale, with_grad, in_
     bad = False
     for k in range(n_chunks):
         start = k * CHUNK
-        max_key, max_magnitude = _scan(bits_row[start : start + CHUNK])
-        if _nonfinite(max_key, max_magnitude):
+        max_key = _scan_max(bits_row[start : start + CHUNK])
+        if max_key >= _inf_bits(max_key):  # +inf, or a +NaN (which orders above +inf)
             bad = True  # earlier chunks of an in-place row already hold exponentials
             break
         chunk_max = _key_as_float(max_key)
@@ -421,9 +436,13 @@ def _fast_row(n, z_row, bits_row, g_row, y, z_y, w_y, grad_scale, with_grad, in_
         shift = running_max if running_max > neg_inf else zero  # all -inf so far: exp(-inf - 0) = 0
         shifts[k] = float(shift)
         if in_place:
-            sum_exp += _exp_shifted_in_place(g_row[start : start + CHUNK], shift)
+            chunk_sum = _exp_shifted_in_place(g_row[start : start + CHUNK], shift)
         else:
-            sum_exp += _exp_shifted_into(z_row[start : start + CHUNK], shift, g_row[start : start + CHUNK])
+            chunk_sum = _exp_shifted_into(z_row[start : start + CHUNK], shift, g_row[start : start + CHUNK])
+        if chunk_sum != chunk_sum:  # a NaN logit (exp keeps NaN; it stays in the row, unchanged)
+            bad = True
+            break
+        sum_exp += chunk_sum
     if bad:
         row_bad[n] = 1
         row_loss[n] = np.nan
