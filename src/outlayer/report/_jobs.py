@@ -125,7 +125,9 @@ def all_jobs(plan: Plan) -> list[Job]:
     surface = Job("surface", "surface", dict(plan.surface_options), cost=4.0 if not plan.quick else 2.0)
     probe = Job("adam-probe", "probe", {"seeds": plan.seeds, "dataset": plan.dataset}, cost=0.5)
     tuning = Job("tuning", "tuning", {"panels": TUNING_PANELS}, cost=0.3)
-    return [surface, *training_jobs(plan), worked, probe, tuning]
+    from outlayer.report._experiments import experiment_jobs
+
+    return [surface, *training_jobs(plan), worked, probe, tuning, *experiment_jobs(plan)]
 
 
 def default_workers() -> int:
@@ -184,6 +186,10 @@ def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
         cells = {f"{init}-{optimizer}": table["tables"][optimizer][init] for init, optimizer in job.options["panels"]}
         return {"command": table["command"], "procedure": table["procedure"], "rates": table["rates"],
                 "cells": cells, "figures": save_figures(built, figure_dir, formats=("png",))}
+    if job.kind == "lab":
+        from outlayer.report._experiments import run_lab_job
+
+        return run_lab_job(job, figure_dir)
     if job.kind != "compare":
         raise ValueError(f"unknown job kind {job.kind!r}")
     from outlayer.experiments import compare

@@ -1,0 +1,476 @@
+"""The report's subsections for the lab's experiments (:mod:`outlayer.lab`) and Nielsen's neuron.
+
+Three parts, each used through one hook elsewhere:
+
+* :func:`experiment_jobs` (from :func:`outlayer.report._jobs.all_jobs`): one job per experiment,
+  with the report's settings (:data:`REPORT_SETTINGS`, trimmed by measurement to fit the page's
+  time budget, stated on the page); :func:`run_lab_job` runs one (``kind="lab"``) and draws its
+  figures as PNG + SVG.
+* :func:`add_experiments` (from :func:`outlayer.report._sections.build_sections`): appends one
+  subsection per experiment to "Beyond the lecture" and puts what they show under
+  ``data["experiments"]`` of that section, so every number on the page is read back from
+  ``data/beyond.json`` (through :class:`~outlayer.report._page.Numbers`).
+
+Every sentence is a catalogue entry (:mod:`outlayer.report._i18n_experiments`); sentences that
+compare choose their words from the paired intervals (:func:`outlayer.report._sections.relation_msg`).
+Each subsection names the source it reproduces as a plain link (``rel="noreferrer"``): the page
+loads nothing from it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from outlayer.report._i18n import Joined, Msg, T
+from outlayer.report._markup import Markup, attrs
+from outlayer.report._page import Figure, Numbers, Section, data_table
+
+__all__ = ["EXPERIMENT_JOBS", "REPORT_SETTINGS", "add_experiments", "experiment_jobs", "run_lab_job"]
+
+#: The report's settings of each experiment (default page, --quick page): seeds and grids trimmed
+#: by measurement (benchmarks/bench_report.py) so that the whole page stays within its time budget.
+REPORT_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
+    "neuron": {"default": {}, "quick": {"epochs": 300}},
+    "sweep": {"default": {"seeds": 5},
+              "quick": {"logit_stds": (1.0, 30.0), "losses": ("ce", "mse"), "optimizers": ("sgd",), "seeds": 2,
+                        "epochs": 3}},
+    "calibration": {"default": {"seeds": 10, "noise_resamples": 2000},
+                    "quick": {"seeds": 2, "epochs": 3, "losses": ("ce", "ce-smooth"), "noise_resamples": 200}},
+    "pretrain-gentle": {"default": {"init": "gentle", "seeds": 10},
+                        "quick": {"init": "gentle", "seeds": 2, "epochs": 4, "pretrain_epochs": 2}},
+    "pretrain-confident": {"default": {"init": "confident", "seeds": 10},
+                           "quick": {"init": "confident", "seeds": 2, "epochs": 4, "pretrain_epochs": 2}},
+    "many-classes": {"default": {"seeds": 3},
+                     "quick": {"seeds": 2, "epochs": 2, "variants": ("ce", "mse-logits", "mse-logits k=1 M=15"),
+                               "optimizers": ("sgd",), "per_class": 8}},
+    "priors": {"default": {"seeds": 10}, "quick": {"seeds": 2, "epochs": 3}},
+}
+
+#: job name -> (module, config class, figures {stem: (plots module, function)}, relative cost).
+EXPERIMENT_JOBS: dict[str, tuple[str, str, dict[str, tuple[str, str]], float]] = {
+    "neuron": ("outlayer.neuron", "NeuronConfig", {"neuron_learning": ("outlayer.plots.neuron", "learning_figure"),
+                                                   "neuron_gradient": ("outlayer.plots.neuron", "gradient_figure")}, 0.1),
+    "sweep": ("outlayer.lab.sweep", "SweepConfig", {"sweep_accuracy": ("outlayer.plots.sweep", "accuracy_figure")}, 14.0),
+    "calibration": ("outlayer.lab.calibration", "CalibrationConfig",
+                    {"calibration_reliability": ("outlayer.plots.calibration", "reliability_figure"),
+                     "calibration_ece": ("outlayer.plots.calibration", "ece_figure")}, 6.0),
+    "pretrain-gentle": ("outlayer.lab.pretrain", "PretrainConfig",
+                        {"pretrain_gentle_accuracy": ("outlayer.plots.pretrain", "accuracy_figure")}, 3.0),
+    "pretrain-confident": ("outlayer.lab.pretrain", "PretrainConfig",
+                           {"pretrain_confident_accuracy": ("outlayer.plots.pretrain", "accuracy_figure")}, 3.0),
+    "many-classes": ("outlayer.lab.many_classes", "ManyClassesConfig",
+                     {"many_classes_accuracy": ("outlayer.plots.many_classes", "accuracy_figure")}, 8.0),
+    "priors": ("outlayer.lab.priors", "PriorsConfig", {"priors_outputs": ("outlayer.plots.priors", "outputs_figure")}, 2.0),
+}
+
+
+def experiment_jobs(plan: Any) -> list[Any]:
+    """One report job per experiment, with the plan's mode (default or quick) of :data:`REPORT_SETTINGS`."""
+    from outlayer.report._jobs import Job
+
+    mode = "quick" if plan.quick else "default"
+    jobs = []
+    for name, (module, config, figures, cost) in EXPERIMENT_JOBS.items():
+        settings = dict(REPORT_SETTINGS[name][mode])
+        if "seeds" in settings and not plan.quick:
+            settings["seeds"] = min(settings["seeds"], plan.seeds) if plan.seeds < 10 else settings["seeds"]
+        formats = ("png",) if plan.quick else ("png", "svg")  # SVG costs a third more; the quick page is a smoke test
+        jobs.append(Job(f"exp-{name}", "lab", {"module": module, "config": config, "settings": settings,
+                                               "formats": formats},
+                        {stem: (plot, function) for stem, (plot, function) in figures.items()},
+                        cost=cost if not plan.quick else cost / 10.0))
+    return jobs
+
+
+def run_lab_job(job: Any, figure_dir: str) -> dict[str, Any]:
+    """Run one experiment job: its ``run(config)``, then its figures as PNG + SVG in ``figure_dir``."""
+    from outlayer.plots import save_figures
+
+    module = importlib.import_module(job.options["module"])
+    config = getattr(module, job.options["config"])(**job.options["settings"])
+    result = module.run(config)
+    built = {stem: getattr(importlib.import_module(plot), function)(result)
+             for stem, (plot, function) in job.figures.items()}
+    result["figures"] = save_figures(built, figure_dir, formats=job.options.get("formats", ("png", "svg")))
+    return result
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _link(source: Mapping[str, str]) -> Markup:
+    """The source as a plain link in text: the page never loads it, and sends no referrer."""
+    return Markup('<a{}><span translate="no">{}</span></a>').format(
+        attrs(href=source["url"], rel="noreferrer"), source["title"])
+
+
+def _figure(result: Mapping[str, Any], stem: str, caption: Msg) -> Figure:
+    return Figure(f"figures/{Path(result['figures'][stem]).stem}", caption, formats=("png", "svg"))
+
+
+def _stat(n: Numbers, path: str, fmt: str = ".1%") -> Markup:
+    from outlayer.report._sections import _stat as stat
+
+    return stat(n, path, fmt)
+
+
+def _difference(n: Numbers, path: str, fmt: str = ".1%") -> Markup:
+    from outlayer.report._sections import _difference as difference
+
+    return difference(n, path, fmt)
+
+
+def _relation(a: Mapping[str, Any], b: Mapping[str, Any], a_name: Msg, b_name: Msg,
+              paired: Mapping[str, Any] | None = None, flip: bool = False) -> Msg:
+    from outlayer.report._sections import relation_msg
+
+    return relation_msg(a, b, a_name, b_name, {**paired, "flip": flip} if paired is not None else None)
+
+
+def _subsection(section: Section, key: str, title: Msg) -> None:
+    section.add(Markup('<div class="subsection" id="{}">{}</div>').format(key, title.inline("h3")))
+
+
+def _std_key(std: float) -> str:
+    return format(float(std), "g")
+
+
+def _strip(value: Any, drop: Sequence[str]) -> Any:
+    """``value`` without the keys in ``drop``, at any depth (curves and bins the figures show)."""
+    if isinstance(value, Mapping):
+        return {k: _strip(v, drop) for k, v in value.items() if k not in drop}
+    if isinstance(value, list):
+        return [_strip(v, drop) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------------- the hook
+def add_experiments(section: Section, results: Mapping[str, Mapping[str, Any]]) -> None:
+    """Append the experiments' subsections to ``section`` ("Beyond the lecture") and their data."""
+    section.data["experiments"] = {}
+    n = Numbers(section.key, section.data)
+    section.p(T("exp.intro"))
+    builders = (("exp-neuron", _neuron), ("exp-sweep", _sweep), ("exp-calibration", _calibration),
+                ("exp-pretrain-gentle", _pretrain), ("exp-many-classes", _many_classes), ("exp-priors", _priors))
+    for job, build in builders:
+        if job in results:
+            build(section, n, results)
+
+
+# ----------------------------------------------------------------------------- Nielsen's neuron
+def _neuron(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any]]) -> None:
+    result = results["exp-neuron"]
+    data = section.data["experiments"]
+    data["neuron"] = {"config": result["config"], "source": result["source"], "starts": result["starts"],
+                      "equal_rate": result["equal_rate"],
+                      "runs": _strip(result["runs"], ("output", "cost_per_epoch"))}
+    _subsection(section, "exp-neuron", T("exp.neuron.title"))
+    config = result["config"]
+    key = format(config["thresholds"][0], "g")
+    sentences = [T("exp.neuron.intro", link=_link(result["source"]))]
+    for i, entry in enumerate(result["equal_rate"]):
+        cell = entry["epochs_to_output_below"][key]
+        at = f"experiments/neuron/equal_rate/{i}"
+        start = next(j for j, s in enumerate(result["starts"]) if (s["w0"], s["b0"]) == (entry["w0"], entry["b0"]))
+        common = {"w": n(f"{at}/w0", "g"), "b": n(f"{at}/b0", "g"), "a0": n(f"experiments/neuron/starts/{start}/output", ".2f"),
+                  "lr": n(f"{at}/lr", "g"), "threshold": n("experiments/neuron/config/thresholds/0", "g")}
+        if cell["quadratic"] is not None and cell["cross-entropy"] is not None:
+            sentences.append(T("exp.neuron.equal", **common, q=n(f"{at}/epochs_to_output_below/{key}/quadratic", "d"),
+                               c=n(f"{at}/epochs_to_output_below/{key}/cross-entropy", "d"),
+                               ratio=n(f"{at}/epochs_to_output_below/{key}/ratio_quadratic_to_cross_entropy", ".1f")))
+        else:
+            sentences.append(T("exp.neuron.never", **common, epochs=n("experiments/neuron/config/epochs", "d")))
+    sentences.append(T("exp.neuron.rates", lq=n("experiments/neuron/config/quadratic_lr", "g"),
+                       lc=n("experiments/neuron/config/cross_entropy_lr", "g")))
+    section.p(*sentences)
+    section.figures([_figure(result, "neuron_learning", T("exp.neuron.fig_learning")),
+                     _figure(result, "neuron_gradient", T("exp.neuron.fig_gradient"))], wide=True)
+
+
+# ------------------------------------------------------------------------------------- sweep
+def _sweep(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any]]) -> None:
+    result = results["exp-sweep"]
+    config = result["config"]
+    stds = [float(s) for s in config["logit_stds"]]
+    points: dict[str, Any] = {}
+    for row in result["rows"]:
+        points.setdefault(row["optimizer"], {}).setdefault(row["loss"], {})[_std_key(row["logit_std"])] = {
+            "test_accuracy": row["test_accuracy"], "lr": row["lr"], "diverged": row["diverged"],
+            "collapsed": row["collapsed"], "drop_from_smallest": _strip(row["drop_from_smallest"], ("differences",))}
+    paired = {opt: {std: {pair: entry["test_accuracy"] | {"a": entry["a"], "b": entry["b"]}
+                          for pair, entry in by_std.items()}
+                    for std, by_std in by_opt.items()} for opt, by_opt in result["paired"].items()}
+    data = section.data["experiments"]
+    data["sweep"] = {"config": config, "setup": result["setup"], "points": points, "paired": _strip(paired, ("differences",)),
+                     "p_true_initial": _strip(result["p_true_initial"], ("per_seed",)),
+                     "lecture_corner_p_target": result["lecture_corner_p_target"], "extremes": result["extremes"],
+                     "lr_sources": sorted({r["lr_source"] for r in result["rows"]}), "source": result["source"],
+                     "n_seeds": len(result["setup"]["seeds"]),
+                     "rates_tuned": all(r["lr_source"].startswith("tuned") for r in result["rows"])}
+    _subsection(section, "exp-sweep", T("exp.sweep.title"))
+    at = "experiments/sweep"
+    setup = result["setup"]
+    low, high = _std_key(stds[0]), _std_key(stds[-1])
+    section.p(
+        T("exp.sweep.intro", link=_link(result["source"]),
+          stds=Joined(tuple(n(f"{at}/config/logit_stds/{i}", "g") for i in range(len(stds)))),
+          dataset=str(setup["dataset"]["name"]), seeds=n(f"{at}/n_seeds", "d"),
+          epochs=n(f"{at}/setup/epochs", "d"),
+          losses=Joined(tuple(config["losses"])), optimizers=Joined(tuple(config["optimizers"]))),
+        T("exp.sweep.rates" if data["sweep"]["rates_tuned"] else "exp.sweep.rates_fallback"),
+        T("exp.sweep.p_true", low_std=n(f"{at}/config/logit_stds/0", "g"),
+          low=n(f"{at}/p_true_initial/{low}/median", ".2g"), high_std=n(f"{at}/config/logit_stds/{len(stds) - 1}", "g"),
+          high=n(f"{at}/p_true_initial/{high}/median", ".1e"), corner=n(f"{at}/lecture_corner_p_target", ".1e")),
+    )
+    sentences = []
+    for optimizer in config["optimizers"]:
+        by = points[optimizer]
+        if "ce" in by and data["sweep"]["extremes"][optimizer]["ce"]:
+            sentences.append(T("exp.sweep.ce_range", optimizer=optimizer,
+                               low=n(f"{at}/extremes/{optimizer}/ce/min/value", ".1%"),
+                               high=n(f"{at}/extremes/{optimizer}/ce/max/value", ".1%")))
+        for loss in (x for x in config["losses"] if x != "ce"):
+            if len(stds) < 2:
+                continue
+            far_index = stds.index(30.0) if 30.0 in stds and stds[0] < 30.0 else len(stds) - 1
+            far = _std_key(stds[far_index])
+            drop = by[loss][far]["drop_from_smallest"]
+            sentences.append(T("exp.sweep.drop", optimizer=optimizer, loss=loss, low_std=n(f"{at}/config/logit_stds/0", "g"),
+                               low=_stat(n, f"{at}/points/{optimizer}/{loss}/{low}/test_accuracy"),
+                               far_std=n(f"{at}/config/logit_stds/{far_index}", "g"), far=_stat(n, f"{at}/points/{optimizer}/{loss}/{far}/test_accuracy"),
+                               drop=_difference(n, f"{at}/points/{optimizer}/{loss}/{far}/drop_from_smallest"),
+                               relation=_relation(by[loss][low]["test_accuracy"], by[loss][far]["test_accuracy"],
+                                                  T("exp.sweep.at_low"), T("exp.sweep.at_far"), drop)))
+    if sentences:
+        section.p(*sentences)
+    header: list[Any] = [T("exp.sweep.col_std"), T("exp.sweep.col_p")]
+    header += [f"{loss} · {opt}" for opt in config["optimizers"] for loss in config["losses"]]
+    rows = []
+    for i, std in enumerate(stds):
+        key = _std_key(std)
+        rows.append([n(f"{at}/config/logit_stds/{i}", "g"), n(f"{at}/p_true_initial/{key}/median", ".1e")]
+                    + [_stat(n, f"{at}/points/{opt}/{loss}/{key}/test_accuracy")
+                       for opt in config["optimizers"] for loss in config["losses"]])
+    section.table(T("exp.sweep.table"), header, rows, numeric_from=0)
+    rate_rows = [[f"{loss} · {opt}", *(n(f"{at}/points/{opt}/{loss}/{_std_key(s)}/lr", "g") for s in stds)]
+                 for opt in config["optimizers"] for loss in config["losses"]]
+    section.table(T("exp.sweep.rates_table"), [T("exp.col.loss_optimizer"),
+                                                *(Markup("σ₀ = ") + n(f"{at}/config/logit_stds/{i}", "g")
+                                                  for i in range(len(stds)))], rate_rows)
+    section.figures([_figure(result, "sweep_accuracy", T("exp.sweep.fig"))], wide=True)
+
+
+# ------------------------------------------------------------------------------- calibration
+def _calibration(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any]]) -> None:
+    result = results["exp-calibration"]
+    cells = _strip(result["cells"], ("reliability", "reliability_scaled", "differences"))
+    data = section.data["experiments"]
+    data["calibration"] = {"config": result["config"], "setup": _strip(result["setup"], ()), "cells": cells,
+                           "smoothing": _strip(result["smoothing_ece_ce_minus_smooth"], ("differences",)),
+                           "sources": result["sources"], "n_seeds": len(result["setup"]["seeds"])}
+    _subsection(section, "exp-calibration", T("exp.calib.title"))
+    at = "experiments/calibration"
+    setup = result["setup"]
+    names = list(cells)
+    gentle = names[0]
+    section.p(
+        T("exp.calib.intro", link=_link(result["sources"]["guo2017"]), dataset=str(setup["dataset"]["name"]),
+          test=n(f"{at}/setup/dataset/n_test", "d"), seeds=n(f"{at}/n_seeds", "d"),
+          epochs=n(f"{at}/setup/epochs", "d"), bins=n(f"{at}/setup/ece_bins", "d")),
+        T("exp.calib.never_raises"),
+    )
+    ce = cells[gentle]["summary"].get("ce")
+    if ce is not None:
+        section.p(T("exp.calib.floor", test=n(f"{at}/cells/{gentle}/summary/ce/noise_floor/n_test", "d"),
+                    mean=n(f"{at}/cells/{gentle}/summary/ce/noise_floor/mean/mean", ".3f"),
+                    q95=n(f"{at}/cells/{gentle}/summary/ce/noise_floor/q95/mean", ".3f"),
+                    ece=_stat(n, f"{at}/cells/{gentle}/summary/ce/calibration/ece_before", ".3f"),
+                    relation=_relation(ce["calibration"]["ece_before"], ce["noise_floor"]["q95"],
+                                       T("exp.calib.ce_ece"), T("exp.calib.floor_name"))))
+    sentences = []
+    for name in names:
+        cell = cells[name]
+        if "ce" in cell["summary"] and "ce-smooth" in cell["summary"] and name in data["calibration"]["smoothing"]:
+            diff = result["smoothing_ece_ce_minus_smooth"][name]
+            sentences.append(T(f"exp.calib.smooth_{cell['init']}", link=_link(result["sources"]["muller2019"]),
+                               ce=_stat(n, f"{at}/cells/{name}/summary/ce/calibration/ece_before", ".3f"),
+                               smooth=_stat(n, f"{at}/cells/{name}/summary/ce-smooth/calibration/ece_before", ".3f"),
+                               diff=_difference(n, f"{at}/smoothing/{name}", ".3f"),
+                               relation=_relation(cell["summary"]["ce-smooth"]["calibration"]["ece_before"],
+                                                  cell["summary"]["ce"]["calibration"]["ece_before"],
+                                                  T("exp.calib.smooth_name"), T("exp.calib.ce_name"), diff, flip=True)))
+    if sentences:
+        section.p(*sentences)
+    rows = []
+    for name in names:
+        for loss, entry in cells[name]["summary"].items():
+            if entry["calibration"] is None:
+                continue
+            base = f"{at}/cells/{name}/summary/{loss}"
+            rows.append([Markup(f"{loss}, σ₀ = ") + n(f"{at}/cells/{name}/initial_logit_std", ".2g"),
+                         _stat(n, f"{base}/calibration/temperature", ".3g"),
+                         _stat(n, f"{base}/calibration/ece_before", ".3f"), _stat(n, f"{base}/calibration/ece_after", ".3f"),
+                         _stat(n, f"{base}/calibration/nll_before", ".3f"), _stat(n, f"{base}/calibration/nll_after", ".3f"),
+                         _stat(n, f"{base}/noise_floor/q95", ".3f")])
+    section.table(T("exp.calib.table"), [T("exp.col.loss_start"), T("exp.calib.col_t"), T("exp.calib.col_ece_before"),
+                                         T("exp.calib.col_ece_after"), T("exp.calib.col_nll_before"),
+                                         T("exp.calib.col_nll_after"), T("exp.calib.col_floor")], rows)
+    section.figures([_figure(result, "calibration_reliability", T("exp.calib.fig_reliability"))], wide=True)
+    section.figures([_figure(result, "calibration_ece", T("exp.calib.fig_ece"))], wide=True)
+
+
+# ----------------------------------------------------------------------------------- pretrain
+def _pretrain(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any]]) -> None:
+    data = section.data["experiments"]
+    data["pretrain"] = {}
+    found = [(init, results[f"exp-pretrain-{init}"]) for init in ("gentle", "confident") if f"exp-pretrain-{init}" in results]
+    for init, result in found:
+        data["pretrain"][init] = {"config": result["config"], "setup": result["setup"], "source": result["source"],
+                                  "losses": _strip(result["losses"], ("curve", "differences")),
+                                  "n_seeds": len(result["setup"]["seeds"])}
+    _subsection(section, "exp-pretrain", T("exp.pretrain.title"))
+    first_init, first = found[0]
+    at0 = f"experiments/pretrain/{first_init}"
+    loss = next(iter(first["losses"]))
+    section.p(T("exp.pretrain.intro", link=_link(first["source"]), p=n(f"{at0}/setup/pretrain_epochs", "d"),
+                e=n(f"{at0}/setup/epochs", "d"), rest=n(f"{at0}/setup/continuation_epochs", "d"), loss=loss,
+                pre=first["config"]["pretrain_loss"], dataset=str(first["setup"]["dataset"]["name"]),
+                seeds=n(f"{at0}/n_seeds", "d"), optimizer=first["config"]["optimizer"]))
+    figures = []
+    for init, result in found:
+        at = f"experiments/pretrain/{init}"
+        arms = f"{at}/losses/{loss}/arms"
+        paired = result["losses"][loss]["paired"]
+        stats = {arm: result["losses"][loss]["arms"][arm]["test_accuracy"] for arm in ("pretrained", "ce", "scratch")}
+        names = {"pretrained": T("exp.pretrain.arm_pretrained", loss=loss),
+                 "ce": T("exp.pretrain.arm_ce"), "scratch": T("exp.pretrain.arm_scratch", loss=loss)}
+        section.p(
+            T("exp.pretrain.result", init=T(f"init.{init}"), a=_stat(n, f"{arms}/pretrained/test_accuracy"), b=_stat(n, f"{arms}/ce/test_accuracy"),
+              c=_stat(n, f"{arms}/scratch/test_accuracy"), loss=loss,
+              lr=n(f"{at}/setup/continuation_lr/{loss}", "g"), source=T("exp.rate_source_tuned")
+              if result["setup"]["continuation_lr_source"].startswith("tuned") else T("exp.rate_source_fallback")),
+            T("exp.pretrain.paired", d1=_difference(n, f"{at}/losses/{loss}/paired/pretrained - ce/test_accuracy"),
+              r1=_relation(stats["pretrained"], stats["ce"], names["pretrained"], names["ce"],
+                           paired["pretrained - ce"]["test_accuracy"]),
+              d2=_difference(n, f"{at}/losses/{loss}/paired/pretrained - scratch/test_accuracy"),
+              r2=_relation(stats["pretrained"], stats["scratch"], names["pretrained"], names["scratch"],
+                           paired["pretrained - scratch"]["test_accuracy"])),
+        )
+        figures.append(_figure(result, f"pretrain_{init}_accuracy", T("exp.pretrain.fig", init=T(f"init.{init}"))))
+    section.figures(figures)
+
+
+# ------------------------------------------------------------------------------ many classes
+def _many_classes(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any]]) -> None:
+    result = results["exp-many-classes"]
+    rows_by: dict[str, Any] = {}
+    for row in result["rows"]:
+        rows_by.setdefault(row["optimizer"], {})[row["variant"]] = _strip(row, ("curve",))
+    data = section.data["experiments"]
+    data["many_classes"] = {"config": result["config"], "setup": result["setup"], "rows": rows_by,
+                            "paired": _strip(result["paired"], ("differences",)), "source": result["source"],
+                            "n_seeds": len(result["setup"]["seeds"]),
+                            "rates_tuned": all(r["lr_source"].startswith("tuned") for r in result["rows"])}
+    _subsection(section, "exp-many-classes", T("exp.many.title"))
+    at = "experiments/many_classes"
+    setup = result["setup"]
+    variants = list(result["config"]["variants"])
+    rescaled = [v for v in variants if v.startswith("mse-logits k")]
+    section.p(
+        T("exp.many.intro", link=_link(result["source"]), k=n(f"{at}/setup/dataset/n_classes", "d"),
+          train=n(f"{at}/setup/dataset/n_train", "d"), test=n(f"{at}/setup/dataset/n_test", "d"),
+          features=n(f"{at}/config/n_features", "d"), seeds=n(f"{at}/n_seeds", "d"),
+          epochs=n(f"{at}/setup/epochs", "d"), optimizers=Joined(tuple(result["config"]["optimizers"])),
+          rates=T("exp.rate_source_tuned") if data["many_classes"]["rates_tuned"] else T("exp.rate_source_fallback"),
+          rescalings=Joined(tuple(Markup("(k, M) = (") + n(f"{at}/setup/rescalings/{v}/k", "g") + Markup(", ")
+                                  + n(f"{at}/setup/rescalings/{v}/M", "g") + Markup(")") for v in rescaled))),
+        T("exp.many.values"),
+    )
+    sentences = []
+    for optimizer, by in rows_by.items():
+        for variant in rescaled:
+            key = f"{variant} - mse-logits"
+            if key in result["paired"][optimizer]:
+                sentences.append(T("exp.many.rescaled", optimizer=optimizer, variant=variant,
+                                   acc=_stat(n, f"{at}/rows/{optimizer}/{variant}/test_accuracy"),
+                                   plain=_stat(n, f"{at}/rows/{optimizer}/mse-logits/test_accuracy"),
+                                   diff=_difference(n, f"{at}/paired/{optimizer}/{key}"),
+                                   relation=_relation(by[variant]["test_accuracy"], by["mse-logits"]["test_accuracy"],
+                                                      T("exp.many.name_rescaled", variant=variant),
+                                                      T("exp.many.name_plain"), result["paired"][optimizer][key])))
+            key = f"{variant} - ce"
+            if key in result["paired"][optimizer]:
+                sentences.append(T("exp.many.vs_ce", ce=_stat(n, f"{at}/rows/{optimizer}/ce/test_accuracy"),
+                                   relation=_relation(by[variant]["test_accuracy"], by["ce"]["test_accuracy"],
+                                                      T("exp.many.name_rescaled", variant=variant),
+                                                      T("exp.many.name_ce"), result["paired"][optimizer][key])))
+    if sentences:
+        section.p(*sentences)
+    optimizers = list(rows_by)
+    rows = [[variant, *(_stat(n, f"{at}/rows/{opt}/{variant}/test_accuracy") for opt in optimizers),
+             *(n(f"{at}/rows/{opt}/{variant}/lr", "g") for opt in optimizers)] for variant in variants]
+    section.table(T("exp.many.table"), [T("exp.col.loss"), *optimizers,
+                                        *(T("exp.col.rate_of", optimizer=opt) for opt in optimizers)], rows)
+    section.figures([_figure(result, "many_classes_accuracy", T("exp.many.fig"))], wide=True)
+
+
+# ------------------------------------------------------------------------------------ priors
+def _priors(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any]]) -> None:
+    result = results["exp-priors"]
+    losses = {loss: {"lr": entry["lr"], "summary": entry["summary"],
+                     "runs": [{k: r[k] for k in ("seed", "steps_at_prior_total", "test_accuracy", "diverged")}
+                              for r in entry["runs"]]}
+              for loss, entry in result["losses"].items()}
+    data = section.data["experiments"]
+    data["priors"] = {"config": result["config"], "setup": result["setup"], "losses": losses,
+                      "paired": _strip(result["paired_mse_minus_ce"], ("differences",)), "source": result["source"],
+                      "n_seeds": len(result["setup"]["seeds"])}
+    _subsection(section, "exp-priors", T("exp.priors.title"))
+    at = "experiments/priors"
+    setup = result["setup"]
+    k = len(setup["prior_mean"])
+    rare = min(range(k), key=lambda c: setup["prior_mean"][c])
+    common = max(range(k), key=lambda c: setup["prior_mean"][c])
+    total = {loss: losses[loss]["summary"]["steps_at_prior_total"] for loss in ("ce", "mse")}
+    section.p(
+        T("exp.priors.intro", link=_link(result["source"])),
+        T("exp.priors.setup", ratio=n(f"{at}/config/ratio", "g"), high=n(f"{at}/setup/prior_mean/{common}", ".3f"),
+          low=n(f"{at}/setup/prior_mean/{rare}", ".3f"), train=n(f"{at}/setup/n_train/0", "d"),
+          seeds=n(f"{at}/n_seeds", "d"), epochs=n(f"{at}/setup/epochs", "d"),
+          steps=n(f"{at}/setup/steps", "d"), optimizer=result["config"]["optimizer"],
+          ce_lr=n(f"{at}/losses/ce/lr", "g"), mse_lr=n(f"{at}/losses/mse/lr", "g"),
+          source=T("exp.rate_source_tuned") if setup["rates_source"].startswith("tuned") else T("exp.rate_source_fallback")),
+        T("exp.priors.definition", tol=n(f"{at}/setup/tolerance", "g"), learned=n(f"{at}/setup/learned", "g")),
+    )
+    ce_rare = losses["ce"]["summary"]["first_step_learned"][rare]
+    mse_rare = losses["mse"]["summary"]["first_step_learned"][rare]
+    section.p(
+        T("exp.priors.total", mse=_stat(n, f"{at}/losses/mse/summary/steps_at_prior_total", ".0f"),
+          ce=_stat(n, f"{at}/losses/ce/summary/steps_at_prior_total", ".0f"),
+          diff=_difference(n, f"{at}/paired/steps_at_prior_total", ".0f"),
+          relation=_relation(total["mse"], total["ce"], T("exp.priors.name_mse"), T("exp.priors.name_ce"),
+                             result["paired_mse_minus_ce"]["steps_at_prior_total"])),
+        T("exp.priors.rare", cls=Markup(str(rare)), prior=n(f"{at}/setup/prior_mean/{rare}", ".3f"),
+          ce_runs=n(f"{at}/losses/ce/summary/learned_in_run/{rare}", "d"),
+          mse_runs=n(f"{at}/losses/mse/summary/learned_in_run/{rare}", "d"), seeds=n(f"{at}/n_seeds", "d"),
+          ce_step=_stat(n, f"{at}/losses/ce/summary/first_step_learned/{rare}", ".0f") if ce_rare["mean"] is not None
+          else T("exp.never"),
+          mse_step=_stat(n, f"{at}/losses/mse/summary/first_step_learned/{rare}", ".0f") if mse_rare["mean"] is not None
+          else T("exp.never")),
+        T("exp.priors.why"),
+    )
+    rows = []
+    order = sorted(range(k), key=lambda c: -setup["prior_mean"][c])
+    for c in order:
+        rows.append([Markup(str(c)), n(f"{at}/setup/prior_mean/{c}", ".3f"),
+                     _stat(n, f"{at}/losses/ce/summary/steps_at_prior/{c}", ".0f"),
+                     _stat(n, f"{at}/losses/mse/summary/steps_at_prior/{c}", ".0f"),
+                     *(_stat(n, f"{at}/losses/{loss}/summary/first_step_learned/{c}", ".0f")
+                       if losses[loss]["summary"]["first_step_learned"][c]["mean"] is not None else T("exp.never")
+                       for loss in ("ce", "mse"))])
+    section.table(T("exp.priors.table"), [T("col.class"), T("exp.priors.col_prior"), T("exp.priors.col_at_ce"),
+                                          T("exp.priors.col_at_mse"), T("exp.priors.col_learned_ce"),
+                                          T("exp.priors.col_learned_mse")], rows)
+    section.figures([_figure(result, "priors_outputs", T("exp.priors.fig"))], wide=True)
+
