@@ -228,6 +228,26 @@ def test_pretrain_result_pairs_the_three_arms_by_seed(quick_results) -> None:
         assert acc["mean"] == pytest.approx(entry["arms"][a]["test_accuracy"]["mean"] - entry["arms"][b]["test_accuracy"]["mean"])
 
 
+def test_pretrain_from_a_baseline_equals_training_every_arm() -> None:
+    from outlayer.experiments import compare
+
+    config = pretrain.PretrainConfig(seeds=2, epochs=3, pretrain_epochs=1, dataset="iris")
+    baseline = compare("iris", ("ce", "mse", "mse-logits"), init="gentle", seeds=2, epochs=3)
+    assert pretrain.run(config, baseline=baseline) == pretrain.run(config)
+
+
+def test_pretrain_refuses_a_baseline_with_other_settings() -> None:
+    from outlayer.experiments import compare
+
+    config = pretrain.PretrainConfig(seeds=2, epochs=3, pretrain_epochs=1, dataset="iris")
+    other = compare("iris", ("ce", "mse"), init="gentle", seeds=2, epochs=2)
+    with pytest.raises(ValueError, match="epochs"):
+        pretrain.run(config, baseline=other)
+    with pytest.raises(ValueError, match="optimizer"):
+        pretrain.run(pretrain.PretrainConfig(seeds=2, epochs=3, pretrain_epochs=1, dataset="iris", optimizer="adam"),
+                     baseline=compare("iris", ("ce", "mse"), init="gentle", seeds=2, epochs=3, optimizer="adam"))
+
+
 # ------------------------------------------------------------------------------ many classes
 def test_many_class_task_is_seeded_stratified_and_has_100_classes() -> None:
     a, b = many_classes.many_class_dataset(seed=3), many_classes.many_class_dataset(seed=3)
@@ -262,6 +282,13 @@ def test_mse_lingers_at_the_class_priors_longer_than_ce() -> None:
     ce, mse = (result["losses"][loss]["summary"] for loss in ("ce", "mse"))
     rare = int(np.argmin(result["setup"]["prior_mean"]))
     assert mse["steps_at_prior"][rare]["mean"] > ce["steps_at_prior"][rare]["mean"]
+
+
+def test_gradient_at_the_priors_is_proportional_to_the_prior_under_mse_and_prior_minus_1_under_ce() -> None:
+    prior = np.array([0.5, 0.3, 0.15, 0.05])
+    g = priors.gradient_at_prior(prior)
+    np.testing.assert_allclose(g["ce"], prior - 1, rtol=1e-12)
+    np.testing.assert_allclose(g["mse"], 2 * prior * (2 * prior - 1 - np.sum(prior**2)), rtol=1e-12)
 
 
 def test_priors_steps_at_prior_follow_the_definition(quick_results) -> None:

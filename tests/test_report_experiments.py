@@ -56,10 +56,13 @@ def test_each_experiment_subsection_links_its_source_and_shows_its_figure(quick_
 
 
 def test_every_experiment_figure_file_is_written(quick_report: dict[str, Any]) -> None:
+    from outlayer.report._experiments import CELL_ANALYSES
+
     figures = quick_report["out"] / "figures"
-    for _, _, stems, _ in EXPERIMENT_JOBS.values():
-        for stem in stems:
-            assert (figures / f"{stem}.png").is_file(), stem
+    stems = [stem for _, _, by_stem, _ in EXPERIMENT_JOBS.values() for stem in by_stem]
+    stems += [f"calibration_{cell}_reliability" for cell in CELL_ANALYSES] + [f"pretrain_{cell}_accuracy" for cell in CELL_ANALYSES]
+    for stem in stems:
+        assert (figures / f"{stem}.png").is_file(), stem
 
 
 def test_sweep_data_on_the_page_is_the_labs_run_at_the_reports_quick_settings(quick_report: dict[str, Any]) -> None:
@@ -84,23 +87,26 @@ def test_neuron_numbers_on_the_page_are_those_of_outlayer_neuron(quick_report: d
 
 
 def test_experiment_sentences_use_the_words_the_paired_intervals_support(quick_report: dict[str, Any]) -> None:
+    from outlayer.report._i18n import T
+    from outlayer.report._sections import relation_msg
+
     data = _beyond(quick_report)
     text = _text(_section(quick_report))
-    words = {"rel.clearly_above": "is clearly above", "rel.clearly_below": "is clearly below",
-             "rel.within": "is not clearly different from"}
     for init, entry in data["pretrain"].items():
         arms, paired = entry["losses"]["mse"]["arms"], entry["losses"]["mse"]["paired"]
-        said = relation(arms["pretrained"]["test_accuracy"], arms["scratch"]["test_accuracy"],
-                        paired["pretrained - scratch"]["test_accuracy"])
-        assert f"cross-entropy then mse {said} mse from scratch" in text, init
+        said = relation_msg(arms["pretrained"]["test_accuracy"], arms["scratch"]["test_accuracy"],
+                            T("exp.pretrain.arm_pretrained", loss="mse"), T("exp.pretrain.arm_scratch", loss="mse"),
+                            paired["pretrained - scratch"]["test_accuracy"])
+        assert said.plain("en") in text, init
+        assert relation(arms["pretrained"]["test_accuracy"], arms["scratch"]["test_accuracy"],
+                        paired["pretrained - scratch"]["test_accuracy"]).split(" (")[0] in said.plain("en")
     for name, cell in data["calibration"]["cells"].items():
         if name not in data["calibration"]["smoothing"]:
             continue
-        said = relation(cell["summary"]["ce-smooth"]["calibration"]["ece_before"],
-                        cell["summary"]["ce"]["calibration"]["ece_before"],
-                        {**data["calibration"]["smoothing"][name], "flip": True})
-        assert f"the ECE with label smoothing {said} cross-entropy's" in text, name
-    assert set(words)  # the three clause kinds the page uses
+        said = relation_msg(cell["summary"]["ce-smooth"]["calibration"]["ece_before"],
+                            cell["summary"]["ce"]["calibration"]["ece_before"], T("exp.calib.smooth_name"),
+                            T("exp.calib.ce_name"), {**data["calibration"]["smoothing"][name], "flip": True})
+        assert said.plain("en") in text, name
 
 
 @pytest.mark.parametrize("quick", [False, True])

@@ -36,7 +36,7 @@ from outlayer.config import CompareConfig
 from outlayer.lab import _common
 from outlayer.optim import OPTIMIZER_NAMES
 
-__all__ = ["CalibrationConfig", "SOURCES", "ece_noise_floor", "run", "summary_lines"]
+__all__ = ["CalibrationConfig", "SOURCES", "cell_report", "ece_noise_floor", "run", "summary_lines"]
 
 SOURCES = {
     "guo2017": {"title": "Guo, Pleiss, Sun, Weinberger (2017), On Calibration of Modern Neural Networks",
@@ -107,8 +107,13 @@ def ece_noise_floor(bins: Mapping[str, Sequence[float]], resamples: int = 2000, 
             "resamples": int(resamples)}
 
 
-def _cell_report(result: Mapping[str, Any], config: CalibrationConfig) -> dict[str, Any]:
-    """The calibration numbers of one compare() result, per loss, with the noise floor."""
+def cell_report(result: Mapping[str, Any], config: CalibrationConfig | None = None) -> dict[str, Any]:
+    """The calibration numbers of one compare() result (with its runs), per loss, with the noise floor.
+
+    Only the noise floor is computed here (``config.noise_resamples`` redraws, seeded per run);
+    the rest is compare()'s own ``summary[loss]["calibration"]``.
+    """
+    config = config or CalibrationConfig()
     summary: dict[str, Any] = {}
     for loss in result["config"]["losses"]:
         entry = result["summary"][loss]
@@ -154,7 +159,7 @@ def run(config: CalibrationConfig | None = None, *, out_dir: str | os.PathLike[s
     for name, (init, losses) in config.cells().items():
         result = compare(config.dataset, losses, init=init, optimizer=config.optimizer, seeds=config.seeds,
                          first_seed=config.first_seed, epochs=config.epochs)
-        cells[name] = _cell_report(result, config)
+        cells[name] = cell_report(result, config)
         setup = {"dataset": result["config"]["dataset"], "seeds": result["config"]["seeds"], "epochs": config.epochs,
                  "ece_bins": ECE_BINS, "interval": result["config"]["interval"],
                  "paired_interval": result["config"]["paired_interval"], "confident_std": result["config"]["confident_std"]}

@@ -127,16 +127,42 @@ def continuation_rates(config: PretrainConfig) -> tuple[dict[str, float], str]:
     return rates, source
 
 
-def _arm(result: Mapping[str, Any], loss: str) -> dict[str, Any]:
+def _arm(result: Mapping[str, Any], loss: str, pretrained: Mapping[str, Any] | None) -> dict[str, Any]:
     entry = result["summary"][loss]
-    return {"loss": loss, "lr": entry["lr"], "pretrain": result["config"]["pretrain"],
+    return {"loss": loss, "lr": entry["lr"], "pretrain": pretrained,
             **{metric: entry[metric] for metric in METRICS},
             "diverged": entry["diverged"], "collapsed": entry["collapsed"], "failed_seeds": entry["failed_seeds"],
             "curve": {metric: result["curves"][loss][metric] for metric in ("test_accuracy", "train_loss")}}
 
 
-def run(config: PretrainConfig | None = None, *, out_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def _check_baseline(baseline: Mapping[str, Any], config: PretrainConfig, ce_rate: float) -> None:
+    """``baseline`` may stand in for the CE and scratch arms only if it is exactly those runs."""
+    from outlayer.experiments import DEFAULT_LR
+
+    got = baseline["config"]
+    want = {"init": config.init, "optimizer": config.optimizer, "epochs": config.epochs,
+            "seeds": _common.seed_list(config.seeds, config.first_seed), "split": "one per seed",
+            "lr_source": "default", "pretrain": None}
+    wrong = sorted(key for key, value in want.items() if got.get(key) != value)
+    if config.optimizer != "sgd":
+        wrong.append("optimizer (only SGD keeps no state, so that CE continued is CE from the start)")
+    if got["dataset"]["name"] != config.dataset:
+        wrong.append("dataset")
+    missing = [loss for loss in (config.pretrain_loss, *config.losses) if loss not in got["losses"]]
+    rates = {loss: DEFAULT_LR[config.optimizer][config.init][loss] for loss in config.losses}
+    if missing or got["lr"].get(config.pretrain_loss) != ce_rate or any(got["lr"].get(k) != v for k, v in rates.items()):
+        wrong.append("losses or learning rates")
+    if wrong:
+        raise ValueError(f"the baseline compare() result does not match the pretraining settings: {', '.join(wrong)}")
+
+
+def run(config: PretrainConfig | None = None, *, out_dir: str | os.PathLike[str] | None = None,
+        baseline: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Train the three arms for every continuation loss of ``config``; return the JSON-able result.
+
+    ``baseline``: a compare() result holding exactly the CE and scratch arms (the same dataset,
+    seeds, split, start, epochs, default rates, SGD); its runs are used instead of training them
+    again, and the result is the same (a test checks it).
 
     Keys: ``experiment``, ``config``, ``setup`` (dataset, seeds, the rates and their sources),
     ``losses`` (continuation loss -> ``arms`` {pretrained, ce, scratch: ``lr``, ``pretrain``,
@@ -154,17 +180,26 @@ def run(config: PretrainConfig | None = None, *, out_dir: str | os.PathLike[str]
     ce_rate = DEFAULT_LR[config.optimizer][config.init][config.pretrain_loss]
     common = {"init": config.init, "optimizer": config.optimizer, "seeds": config.seeds,
               "first_seed": config.first_seed, "epochs": config.epochs}
-    pretrained = compare(config.dataset, (config.pretrain_loss, *config.losses),
-                         pretrain=(config.pretrain_loss, config.pretrain_epochs), pretrain_lr=ce_rate,
-                         lr={config.pretrain_loss: ce_rate, **continuation}, **common)
-    scratch = compare(config.dataset, config.losses, **common)  # the stored defaults for this start
-    by_arm = {"pretrained": pretrained, "ce": pretrained, "scratch": scratch}
+    phase = {"loss": config.pretrain_loss, "epochs": config.pretrain_epochs, "lr": ce_rate}
+    if baseline is not None:
+        _check_baseline(baseline, config, ce_rate)
+        pretrained = compare(config.dataset, config.losses, pretrain=(config.pretrain_loss, config.pretrain_epochs),
+                             pretrain_lr=ce_rate, lr=continuation, **common)
+        continued = scratch = baseline  # with SGD, CE continued after CE is CE from the start, bit for bit
+    else:
+        pretrained = compare(config.dataset, (config.pretrain_loss, *config.losses),
+                             pretrain=(config.pretrain_loss, config.pretrain_epochs), pretrain_lr=ce_rate,
+                             lr={config.pretrain_loss: ce_rate, **continuation}, **common)
+        continued = pretrained
+        scratch = compare(config.dataset, config.losses, **common)  # the stored defaults for this start
+    by_arm = {"pretrained": pretrained, "ce": continued, "scratch": scratch}
+    pretrain_of = {"pretrained": phase, "ce": phase, "scratch": None}
     losses: dict[str, Any] = {}
     for loss in config.losses:
         arm_loss = {"pretrained": loss, "ce": config.pretrain_loss, "scratch": loss}
         runs = {arm: [r for r in by_arm[arm]["runs"] if r["loss"] == arm_loss[arm]] for arm in ARMS}
         losses[loss] = {
-            "arms": {arm: _arm(by_arm[arm], arm_loss[arm]) for arm in ARMS},
+            "arms": {arm: _arm(by_arm[arm], arm_loss[arm], pretrain_of[arm]) for arm in ARMS},
             "paired": {f"{a} - {b}": {metric: _common.paired_by_seed(runs[a], runs[b], metric, _BOUNDS[metric])
                                       for metric in METRICS}
                        for a, b in (("pretrained", "ce"), ("pretrained", "scratch"), ("ce", "scratch"))},

@@ -42,7 +42,8 @@ from outlayer.config import CompareConfig
 from outlayer.lab import _common
 from outlayer.optim import OPTIMIZER_NAMES
 
-__all__ = ["LOSSES", "PriorsConfig", "SOURCE", "imbalanced_digits", "run", "summary_lines", "tuning_tasks"]
+__all__ = ["LOSSES", "PriorsConfig", "SOURCE", "gradient_at_prior", "imbalanced_digits", "run", "summary_lines",
+           "tuning_tasks"]
 
 SOURCE = {"title": "Geoffrey Hinton, CSC321 lecture notes (Toronto), lecture 10",
           "url": "http://www.cs.toronto.edu/~hinton/csc321/notes/lec10_files/slide0025.htm"}
@@ -136,6 +137,24 @@ def tuning_tasks(config: PriorsConfig | None = None) -> list[Any]:
     return [TuningTask(_key(config), config.compare_config(), functools.partial(_data, config))]
 
 
+def gradient_at_prior(prior: Any) -> dict[str, list[float]]:
+    """Per class c: dL/dz_c of CE and of MSE for a sample of class c whose output is exactly the priors.
+
+    The logits ``ln pi`` give softmax = pi; the core's gradients are read at the true class.
+    """
+    from outlayer.losses import cross_entropy_with_grad, mse_with_grad
+
+    prior = np.asarray(prior, dtype=np.float64)
+    k = prior.size
+    logits = np.tile(np.log(prior), (k, 1))
+    target = np.arange(k)
+    out = {}
+    for name, function in (("ce", cross_entropy_with_grad), ("mse", mse_with_grad)):
+        _, grad = function(logits, target, reduction="none")
+        out[name] = np.asarray(grad)[target, target].tolist()
+    return out
+
+
 def _trajectory(config: PriorsConfig, loss: str, seed: int, lr: float) -> dict[str, Any]:
     """Train one run, recording the class outputs after every step; return its record."""
     from outlayer.activations import softmax
@@ -194,7 +213,8 @@ def run(config: PriorsConfig | None = None, *, out_dir: str | os.PathLike[str] |
     means over the seeds that did not diverge), and ``summary``: per class the mean over seeds of the steps at the prior and of the first step
     learned, and ``steps_at_prior_total`` as ``{"mean", "ci95", "std", "n"}``), ``paired`` (per
     seed, MSE minus CE of the total steps at the prior and of each class's steps, with paired
-    intervals), ``source``, and ``figures``.
+    intervals), ``gradient_at_prior`` (per class, CE's and MSE's gradient on the true logit of a sample
+    whose output is the priors), ``source``, and ``figures``.
     """
     from outlayer.lab.rates import resolve_rates
     from outlayer.stats import paired_difference
@@ -238,6 +258,7 @@ def run(config: PriorsConfig | None = None, *, out_dir: str | os.PathLike[str] |
                                                    [r["steps_at_prior"][c] for r in runs["ce"]]) for c in range(k)]}
     first = runs["ce"][0]
     priors_mean = np.mean([r["prior"] for r in runs["ce"]], axis=0).tolist()
+    gradient = gradient_at_prior(priors_mean)
     result: dict[str, Any] = {
         "experiment": "class-priors",
         "config": _common.jsonable(asdict(config)),
@@ -249,6 +270,7 @@ def run(config: PriorsConfig | None = None, *, out_dir: str | os.PathLike[str] |
                   "steps_total": first["steps"] + 1},
         "losses": losses,
         "paired_mse_minus_ce": paired,
+        "gradient_at_prior": gradient,
         "source": SOURCE,
     }
     if out is not None:

@@ -69,10 +69,12 @@ def stored_rates(key: str, config: CompareConfig) -> dict[str, float] | None:
     entry = lab_lr_table().get("entries", {}).get(key)
     if entry is None:
         return None
-    if _comparable(entry["procedure"]) != _comparable(_procedure(config)):
+    stored, wanted = dict(entry["procedure"]), _procedure(config)
+    stored_options, wanted_options = stored.pop("loss_options", {}), wanted.pop("loss_options")
+    if _comparable(stored) != _comparable(wanted):
         return None
-    rates = entry["rates"]
-    if any(loss not in rates for loss in config.losses):
+    rates = entry["rates"]  # each loss's rate was chosen on its own: a subset of the losses keeps its rates
+    if any(loss not in rates or stored_options.get(loss) != wanted_options[loss] for loss in config.losses):
         return None
     return {loss: float(rates[loss]) for loss in config.losses}
 

@@ -33,38 +33,38 @@ __all__ = ["EXPERIMENT_JOBS", "REPORT_SETTINGS", "add_experiments", "experiment_
 #: The report's settings of each experiment (default page, --quick page): seeds and grids trimmed
 #: by measurement (benchmarks/bench_report.py) so that the whole page stays within its time budget.
 REPORT_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
-    "neuron": {"default": {}, "quick": {"epochs": 300}},
-    "sweep": {"default": {"seeds": 5},
+    "neuron": {"default": {}, "quick": {}},
+    "sweep": {"default": {"seeds": 3, "losses": ("ce", "mse")},
               "quick": {"logit_stds": (1.0, 30.0), "losses": ("ce", "mse"), "optimizers": ("sgd",), "seeds": 2,
                         "epochs": 3}},
-    "calibration": {"default": {"seeds": 10, "noise_resamples": 2000},
-                    "quick": {"seeds": 2, "epochs": 3, "losses": ("ce", "ce-smooth"), "noise_resamples": 200}},
-    "pretrain-gentle": {"default": {"init": "gentle", "seeds": 10},
-                        "quick": {"init": "gentle", "seeds": 2, "epochs": 4, "pretrain_epochs": 2}},
-    "pretrain-confident": {"default": {"init": "confident", "seeds": 10},
-                           "quick": {"init": "confident", "seeds": 2, "epochs": 4, "pretrain_epochs": 2}},
-    "many-classes": {"default": {"seeds": 3},
-                     "quick": {"seeds": 2, "epochs": 2, "variants": ("ce", "mse-logits", "mse-logits k=1 M=15"),
+    "many-classes": {"default": {"seeds": 3, "optimizers": ("sgd",)},
+                     "quick": {"seeds": 2, "epochs": 2, "variants": ("ce", "mse-logits", "mse-logits k=15 M=30"),
                                "optimizers": ("sgd",), "per_class": 8}},
-    "priors": {"default": {"seeds": 10}, "quick": {"seeds": 2, "epochs": 3}},
+    "priors": {"default": {"seeds": 5}, "quick": {"seeds": 2, "epochs": 3}},
 }
 
 #: job name -> (module, config class, figures {stem: (plots module, function)}, relative cost).
 EXPERIMENT_JOBS: dict[str, tuple[str, str, dict[str, tuple[str, str]], float]] = {
     "neuron": ("outlayer.neuron", "NeuronConfig", {"neuron_learning": ("outlayer.plots.neuron", "learning_figure"),
                                                    "neuron_gradient": ("outlayer.plots.neuron", "gradient_figure")}, 0.1),
-    "sweep": ("outlayer.lab.sweep", "SweepConfig", {"sweep_accuracy": ("outlayer.plots.sweep", "accuracy_figure")}, 14.0),
-    "calibration": ("outlayer.lab.calibration", "CalibrationConfig",
-                    {"calibration_reliability": ("outlayer.plots.calibration", "reliability_figure"),
-                     "calibration_ece": ("outlayer.plots.calibration", "ece_figure")}, 6.0),
-    "pretrain-gentle": ("outlayer.lab.pretrain", "PretrainConfig",
-                        {"pretrain_gentle_accuracy": ("outlayer.plots.pretrain", "accuracy_figure")}, 3.0),
-    "pretrain-confident": ("outlayer.lab.pretrain", "PretrainConfig",
-                           {"pretrain_confident_accuracy": ("outlayer.plots.pretrain", "accuracy_figure")}, 3.0),
+    "sweep": ("outlayer.lab.sweep", "SweepConfig", {"sweep_accuracy": ("outlayer.plots.sweep", "accuracy_figure")}, 9.0),
     "many-classes": ("outlayer.lab.many_classes", "ManyClassesConfig",
-                     {"many_classes_accuracy": ("outlayer.plots.many_classes", "accuracy_figure")}, 8.0),
-    "priors": ("outlayer.lab.priors", "PriorsConfig", {"priors_outputs": ("outlayer.plots.priors", "outputs_figure")}, 2.0),
+                     {"many_classes_accuracy": ("outlayer.plots.many_classes", "accuracy_figure")}, 11.0),
+    "priors": ("outlayer.lab.priors", "PriorsConfig", {"priors_outputs": ("outlayer.plots.priors", "outputs_figure")}, 1.5),
 }
+
+#: Experiments measured on the training section's own compare() cells rather than trained again:
+#: calibration (the cell's runs are its runs) and CE-then-MSE (with SGD, CE continued and MSE from
+#: scratch are exactly the cell's CE and MSE runs, so only the pretrained arm is trained).
+#: cell -> (analyses, losses the cell must also train).
+CELL_ANALYSES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "gentle-sgd": (("calibration", "pretrain"), ()),
+    "confident-sgd": (("calibration", "pretrain"), ("ce-smooth",)),
+}
+#: Noise-floor redraws per run on the page (default, quick).
+NOISE_RESAMPLES = {"default": 2000, "quick": 200}
+#: Epochs of cross-entropy before the switch, out of the cell's epochs (default, quick).
+PRETRAIN_EPOCHS = {"default": 5, "quick": 2}
 
 
 def experiment_jobs(plan: Any) -> list[Any]:
@@ -83,6 +83,42 @@ def experiment_jobs(plan: Any) -> list[Any]:
                         {stem: (plot, function) for stem, (plot, function) in figures.items()},
                         cost=cost if not plan.quick else cost / 10.0))
     return jobs
+
+
+def run_analyses(job: Any, result: Mapping[str, Any], figure_dir: str) -> dict[str, Any]:
+    """The analyses of a training cell (:data:`CELL_ANALYSES`) on its compare() result, with their figures."""
+    from outlayer.lab import calibration, pretrain
+    from outlayer.plots import calibration as calibration_figures
+    from outlayer.plots import pretrain as pretrain_figures
+    from outlayer.plots import save_figures
+
+    config = result["config"]
+    quick = config["epochs"] < 10
+    mode = "quick" if quick else "default"
+    formats = ("png",) if quick else ("png", "svg")
+    out: dict[str, Any] = {}
+    built = {}
+    if "calibration" in job.analyses:
+        settings = calibration.CalibrationConfig(noise_resamples=NOISE_RESAMPLES[mode])
+        cell = calibration.cell_report(result, settings)
+        report = {"cells": {job.name: cell}, "setup": {"dataset": config["dataset"], "seeds": config["seeds"],
+                                                       "epochs": config["epochs"], "ece_bins": config["ece_bins"],
+                                                       "noise_resamples": settings.noise_resamples},
+                  "sources": calibration.SOURCES}
+        built[f"calibration_{job.name}_reliability"] = calibration_figures.reliability_figure(report)
+        built[f"calibration_{job.name}_ece"] = calibration_figures.ece_figure(report)
+        out["calibration_report"] = report
+    if "pretrain" in job.analyses:
+        settings = pretrain.PretrainConfig(init=config["init"], optimizer=config["optimizer"],
+                                           seeds=len(config["seeds"]), epochs=config["epochs"],
+                                           pretrain_epochs=PRETRAIN_EPOCHS[mode], dataset=config["dataset"]["name"])
+        report = pretrain.run(settings, baseline=result)
+        built[f"pretrain_{job.name}_accuracy"] = pretrain_figures.accuracy_figure(report)
+        out["pretrain_report"] = report
+    figures = save_figures(built, figure_dir, formats=formats)
+    for report in out.values():
+        report["figures"] = figures
+    return out
 
 
 def run_lab_job(job: Any, figure_dir: str) -> dict[str, Any]:
@@ -151,10 +187,9 @@ def add_experiments(section: Section, results: Mapping[str, Mapping[str, Any]]) 
     section.data["experiments"] = {}
     n = Numbers(section.key, section.data)
     section.p(T("exp.intro"))
-    builders = (("exp-neuron", _neuron), ("exp-sweep", _sweep), ("exp-calibration", _calibration),
-                ("exp-pretrain-gentle", _pretrain), ("exp-many-classes", _many_classes), ("exp-priors", _priors))
-    for job, build in builders:
-        if job in results:
+    for job, build in (("exp-neuron", _neuron), ("exp-sweep", _sweep), ("", _calibration), ("", _pretrain),
+                       ("exp-many-classes", _many_classes), ("exp-priors", _priors)):
+        if not job or job in results:  # the calibration and pretraining builders find their cells themselves
             build(section, n, results)
 
 
@@ -218,7 +253,7 @@ def _sweep(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any]
           dataset=str(setup["dataset"]["name"]), seeds=n(f"{at}/n_seeds", "d"),
           epochs=n(f"{at}/setup/epochs", "d"),
           losses=Joined(tuple(config["losses"])), optimizers=Joined(tuple(config["optimizers"]))),
-        T("exp.sweep.rates" if data["sweep"]["rates_tuned"] else "exp.sweep.rates_fallback"),
+        T("exp.sweep.rates") if data["sweep"]["rates_tuned"] else T("exp.sweep.rates_fallback"),
         T("exp.sweep.p_true", low_std=n(f"{at}/config/logit_stds/0", "g"),
           low=n(f"{at}/p_true_initial/{low}/median", ".2g"), high_std=n(f"{at}/config/logit_stds/{len(stds) - 1}", "g"),
           high=n(f"{at}/p_true_initial/{high}/median", ".1e"), corner=n(f"{at}/lecture_corner_p_target", ".1e")),
@@ -263,21 +298,30 @@ def _sweep(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any]
 
 # ------------------------------------------------------------------------------- calibration
 def _calibration(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any]]) -> None:
-    result = results["exp-calibration"]
-    cells = _strip(result["cells"], ("reliability", "reliability_scaled", "differences"))
+    reports = {name: results[name]["calibration_report"] for name in CELL_ANALYSES
+               if name in results and "calibration_report" in results[name]}
+    if not reports:
+        return
+    from outlayer.lab import calibration
+
+    cells = {name: _strip(report["cells"][name], ("reliability", "reliability_scaled", "differences"))
+             for name, report in reports.items()}
+    smoothing = {name: cell["paired"]["ce - ce-smooth"]["test_ece"] for name, cell in cells.items()
+                 if "ce - ce-smooth" in cell["paired"]}
+    first = next(iter(reports.values()))
     data = section.data["experiments"]
-    data["calibration"] = {"config": result["config"], "setup": _strip(result["setup"], ()), "cells": cells,
-                           "smoothing": _strip(result["smoothing_ece_ce_minus_smooth"], ("differences",)),
-                           "sources": result["sources"], "n_seeds": len(result["setup"]["seeds"])}
+    data["calibration"] = {"setup": first["setup"], "cells": cells, "smoothing": smoothing,
+                           "sources": calibration.SOURCES, "n_seeds": len(first["setup"]["seeds"])}
     _subsection(section, "exp-calibration", T("exp.calib.title"))
     at = "experiments/calibration"
-    setup = result["setup"]
+    setup = first["setup"]
     names = list(cells)
     gentle = names[0]
     section.p(
-        T("exp.calib.intro", link=_link(result["sources"]["guo2017"]), dataset=str(setup["dataset"]["name"]),
+        T("exp.calib.intro", link=_link(calibration.SOURCES["guo2017"]), dataset=str(setup["dataset"]["name"]),
           test=n(f"{at}/setup/dataset/n_test", "d"), seeds=n(f"{at}/n_seeds", "d"),
           epochs=n(f"{at}/setup/epochs", "d"), bins=n(f"{at}/setup/ece_bins", "d")),
+        T("exp.calib.same_runs"),
         T("exp.calib.never_raises"),
     )
     ce = cells[gentle]["summary"].get("ce")
@@ -291,15 +335,21 @@ def _calibration(section: Section, n: Numbers, results: Mapping[str, Mapping[str
     sentences = []
     for name in names:
         cell = cells[name]
-        if "ce" in cell["summary"] and "ce-smooth" in cell["summary"] and name in data["calibration"]["smoothing"]:
-            diff = result["smoothing_ece_ce_minus_smooth"][name]
-            sentences.append(T(f"exp.calib.smooth_{cell['init']}", link=_link(result["sources"]["muller2019"]),
-                               ce=_stat(n, f"{at}/cells/{name}/summary/ce/calibration/ece_before", ".3f"),
-                               smooth=_stat(n, f"{at}/cells/{name}/summary/ce-smooth/calibration/ece_before", ".3f"),
-                               diff=_difference(n, f"{at}/smoothing/{name}", ".3f"),
-                               relation=_relation(cell["summary"]["ce-smooth"]["calibration"]["ece_before"],
-                                                  cell["summary"]["ce"]["calibration"]["ece_before"],
-                                                  T("exp.calib.smooth_name"), T("exp.calib.ce_name"), diff, flip=True)))
+        if name in smoothing:
+            params = dict(link=_link(calibration.SOURCES["muller2019"]),
+                          ce=_stat(n, f"{at}/cells/{name}/summary/ce/calibration/ece_before", ".3f"),
+                          smooth=_stat(n, f"{at}/cells/{name}/summary/ce-smooth/calibration/ece_before", ".3f"),
+                          diff=_difference(n, f"{at}/smoothing/{name}", ".3f"),
+                          relation=_relation(cell["summary"]["ce-smooth"]["calibration"]["ece_before"],
+                                             cell["summary"]["ce"]["calibration"]["ece_before"],
+                                             T("exp.calib.smooth_name"), T("exp.calib.ce_name"), smoothing[name],
+                                             flip=True))
+            temperature = cell["summary"]["ce"]["calibration"]["temperature"]
+            interval = temperature.get("ci95") or [temperature["mean"]] * 2
+            confidence = (T("exp.calib.over") if interval[0] > 1 else T("exp.calib.under") if interval[1] < 1
+                          else T("exp.calib.neither"))
+            sentences.append(T("exp.calib.smooth", init=T(f"init.{cell['init']}"), confidence=confidence,
+                               t=_stat(n, f"{at}/cells/{name}/summary/ce/calibration/temperature", ".3g"), **params))
     if sentences:
         section.p(*sentences)
     rows = []
@@ -316,15 +366,21 @@ def _calibration(section: Section, n: Numbers, results: Mapping[str, Mapping[str
     section.table(T("exp.calib.table"), [T("exp.col.loss_start"), T("exp.calib.col_t"), T("exp.calib.col_ece_before"),
                                          T("exp.calib.col_ece_after"), T("exp.calib.col_nll_before"),
                                          T("exp.calib.col_nll_after"), T("exp.calib.col_floor")], rows)
-    section.figures([_figure(result, "calibration_reliability", T("exp.calib.fig_reliability"))], wide=True)
-    section.figures([_figure(result, "calibration_ece", T("exp.calib.fig_ece"))], wide=True)
+    for name, report in reports.items():
+        section.figures([_figure(report, f"calibration_{name}_reliability",
+                                 T("exp.calib.fig_reliability", init=T(f"init.{cells[name]['init']}")))], wide=True)
+    section.figures([_figure(report, f"calibration_{name}_ece", T("exp.calib.fig_ece", init=T(f"init.{cells[name]['init']}")))
+                     for name, report in reports.items()])
 
 
 # ----------------------------------------------------------------------------------- pretrain
 def _pretrain(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any]]) -> None:
     data = section.data["experiments"]
     data["pretrain"] = {}
-    found = [(init, results[f"exp-pretrain-{init}"]) for init in ("gentle", "confident") if f"exp-pretrain-{init}" in results]
+    found = [(results[name]["pretrain_report"]["config"]["init"], results[name]["pretrain_report"])
+             for name in CELL_ANALYSES if name in results and "pretrain_report" in results[name]]
+    if not found:
+        return
     for init, result in found:
         data["pretrain"][init] = {"config": result["config"], "setup": result["setup"], "source": result["source"],
                                   "losses": _strip(result["losses"], ("curve", "differences")),
@@ -357,7 +413,8 @@ def _pretrain(section: Section, n: Numbers, results: Mapping[str, Mapping[str, A
               r2=_relation(stats["pretrained"], stats["scratch"], names["pretrained"], names["scratch"],
                            paired["pretrained - scratch"]["test_accuracy"])),
         )
-        figures.append(_figure(result, f"pretrain_{init}_accuracy", T("exp.pretrain.fig", init=T(f"init.{init}"))))
+        cell = f"{init}-{result['config']['optimizer']}"
+        figures.append(_figure(result, f"pretrain_{cell}_accuracy", T("exp.pretrain.fig", init=T(f"init.{init}"))))
     section.figures(figures)
 
 
@@ -425,6 +482,7 @@ def _priors(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any
     data = section.data["experiments"]
     data["priors"] = {"config": result["config"], "setup": result["setup"], "losses": losses,
                       "paired": _strip(result["paired_mse_minus_ce"], ("differences",)), "source": result["source"],
+                      "gradient_at_prior": result["gradient_at_prior"],
                       "n_seeds": len(result["setup"]["seeds"])}
     _subsection(section, "exp-priors", T("exp.priors.title"))
     at = "experiments/priors"
@@ -458,7 +516,9 @@ def _priors(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any
           else T("exp.never"),
           mse_step=_stat(n, f"{at}/losses/mse/summary/first_step_learned/{rare}", ".0f") if mse_rare["mean"] is not None
           else T("exp.never")),
-        T("exp.priors.why"),
+        T("exp.priors.why", cls=Markup(str(rare)), mse=n(f"{at}/gradient_at_prior/mse/{rare}", ".3f"),
+          ce=n(f"{at}/gradient_at_prior/ce/{rare}", ".3f"), common=Markup(str(common)),
+          mse_common=n(f"{at}/gradient_at_prior/mse/{common}", ".3f"), ce_common=n(f"{at}/gradient_at_prior/ce/{common}", ".3f")),
     )
     rows = []
     order = sorted(range(k), key=lambda c: -setup["prior_mean"][c])

@@ -148,6 +148,11 @@ EXPERIMENT_MESSAGES: dict[str, dict[str, str]] = {
               "每次运行各自拟合一个 T；表中给出 T，以及温度缩放前后测试集上的 ECE（{bins} 个区间）和 NLL，"
               "数据为 {dataset}（{test} 个测试样本，{seeds} 个随机种子，{epochs} 轮）。",
     },
+    "exp.calib.same_runs": {
+        "en": "These are the runs of the training section and of the table above, with CE and CE + label smoothing "
+              "also trained from the confident start.",
+        "zh": "这些正是训练一节和上表所用的那些运行；此外，交叉熵与“交叉熵 + 标签平滑”也从自信初始化各训练了一遍。",
+    },
     "exp.calib.never_raises": {
         "en": "T = 1 is among the temperatures tried, so the fitted T never raises the validation NLL; on the test split it "
               "can, a little.",
@@ -162,18 +167,25 @@ EXPERIMENT_MESSAGES: dict[str, dict[str, str]] = {
     },
     "exp.calib.ce_ece": {"en": "its ECE", "zh": "它的 ECE"},
     "exp.calib.floor_name": {"en": "the noise floor's 95th percentile", "zh": "噪声下限的第 95 百分位数"},
-    "exp.calib.smooth_confident": {
-        "en": "From the confident start cross-entropy stays overconfident, the case label smoothing ({link}) is meant for: "
-              "ECE {ce} for cross-entropy against {smooth} with label smoothing; per seed cross-entropy's ECE minus "
-              "smoothing's is {diff}, so {relation}.",
-        "zh": "从自信初始化出发，交叉熵一直过度自信，这正是标签平滑（{link}）要处理的情形：交叉熵的 ECE 为 {ce}，加上标签平滑后为 "
-              "{smooth}；按随机种子配对，交叉熵的 ECE 减去标签平滑的 ECE 为 {diff}，因此{relation}。",
+    "exp.calib.smooth": {
+        "en": "From the {init} start, cross-entropy's fitted temperature is {t}: {confidence}. Its ECE is {ce}, and "
+              "{smooth} with label smoothing ({link}), which is meant for overconfident networks; per seed "
+              "cross-entropy's ECE minus smoothing's is {diff}, so {relation}.",
+        "zh": "从{init}初始化出发，交叉熵拟合出的温度为 {t}：{confidence}。它的 ECE 为 {ce}，加上标签平滑（{link}，"
+              "本是为过度自信的网络设计的）后为 {smooth}；按随机种子配对，交叉熵的 ECE 减去标签平滑的 ECE 为 {diff}，"
+              "因此{relation}。",
     },
-    "exp.calib.smooth_gentle": {
-        "en": "From the gentle start, where cross-entropy is not overconfident, label smoothing ({link}) has ECE {smooth} "
-              "against cross-entropy's {ce}; per seed cross-entropy's ECE minus smoothing's is {diff}, so {relation}.",
-        "zh": "从温和初始化出发时，交叉熵并不过度自信；此时标签平滑（{link}）的 ECE 为 {smooth}，交叉熵为 {ce}；按随机种子配对，"
-              "交叉熵的 ECE 减去标签平滑的 ECE 为 {diff}，因此{relation}。",
+    "exp.calib.over": {
+        "en": "above 1, so its logits are too large and it is overconfident",
+        "zh": "大于 1，说明它的 logit 偏大，模型过度自信",
+    },
+    "exp.calib.under": {
+        "en": "below 1, so its logits are too small and it is underconfident",
+        "zh": "小于 1，说明它的 logit 偏小，模型不够自信",
+    },
+    "exp.calib.neither": {
+        "en": "its interval contains 1, so it is neither clearly over- nor underconfident",
+        "zh": "其区间包含 1，既不算明显过度自信，也不算明显不够自信",
     },
     "exp.calib.smooth_name": {"en": "the ECE with label smoothing", "zh": "标签平滑的 ECE"},
     "exp.calib.ce_name": {"en": "cross-entropy's", "zh": "交叉熵的 ECE"},
@@ -188,16 +200,16 @@ EXPERIMENT_MESSAGES: dict[str, dict[str, str]] = {
     "exp.calib.col_nll_after": {"en": "NLL after", "zh": "缩放后 NLL"},
     "exp.calib.col_floor": {"en": "ECE noise floor (95th percentile)", "zh": "ECE 噪声下限（第 95 百分位数）"},
     "exp.calib.fig_reliability": {
-        "en": "Reliability diagrams, seeds pooled: accuracy (acc) against confidence (conf) per bin, before temperature "
+        "en": "The {init} start: Reliability diagrams, seeds pooled: accuracy (acc) against confidence (conf) per bin, before temperature "
               "scaling (T = 1, solid) and after (T = T*, dashed), above the number of test samples n in each bin; σ₀ is "
               "the initial logit scale (about 0.6: gentle start, 30: confident start).",
-        "zh": "可靠性图（合并各随机种子）：每个区间的准确率（acc）与置信度（conf），温度缩放前（T = 1，实线）与缩放后"
+        "zh": "{init}初始化。可靠性图（合并各随机种子）：每个区间的准确率（acc）与置信度（conf），温度缩放前（T = 1，实线）与缩放后"
               "（T = T*，虚线），下方为每个区间的测试样本数 n；σ₀ 为初始 logit 的尺度（约 0.6 为温和初始化，30 为自信初始化）。",
     },
     "exp.calib.fig_ece": {
-        "en": "ECE and NLL on the test split before (filled) and after (open) temperature scaling, 95% intervals over "
+        "en": "The {init} start: ECE and NLL on the test split before (filled) and after (open) temperature scaling, 95% intervals over "
               "seeds; grey: the ECE a calibrated model reaches by chance (95th percentile) at this test-set size.",
-        "zh": "温度缩放前（实心）与缩放后（空心）测试集上的 ECE 与 NLL，附各随机种子的 95% 区间；灰条：在这样大小的测试集上，"
+        "zh": "{init}初始化。温度缩放前（实心）与缩放后（空心）测试集上的 ECE 与 NLL，附各随机种子的 95% 区间；灰条：在这样大小的测试集上，"
               "一个已校准的模型仅因随机性就会达到的 ECE（第 95 百分位数）。",
     },
     # ------------------------------------------------------------------ CE then MSE
@@ -226,7 +238,7 @@ EXPERIMENT_MESSAGES: dict[str, dict[str, str]] = {
         "zh": "按随机种子配对，切换损失减去一直用交叉熵为 {d1}，因此{r1}；减去从头训练为 {d2}，因此{r2}。",
     },
     "exp.pretrain.fig": {
-        "en": "{init} start. (a) Test accuracy per epoch t (mean over seeds, 95% band) of the three arms; the dotted line "
+        "en": "The {init} start: (a) Test accuracy per epoch t (mean over seeds, 95% band) of the three arms; the dotted line "
               "ends the pretraining. (b) Their per-seed differences at the end, 95% paired-t intervals.",
         "zh": "{init}初始化。(a) 三种做法的测试准确率随轮数 t 的变化（各随机种子的平均值与 95% 带）；虚线处预训练结束。"
               "(b) 最后一轮时它们按随机种子配对的差值，附 95% 配对 t 区间。",
@@ -305,15 +317,17 @@ EXPERIMENT_MESSAGES: dict[str, dict[str, str]] = {
     "exp.priors.rare": {
         "en": "The rarest class, {cls} (prior {prior}), is learned in {ce_runs} of {seeds} runs with cross-entropy, at "
               "step {ce_step} on average, and in {mse_runs} of {seeds} with MSE, at step {mse_step}.",
-        "zh": "最稀少的类别 {cls}（先验 {prior}）：交叉熵在 {seeds} 次运行中有 {ce_runs} 次学会了它，平均在第 {ce_step} 步；"
+        "zh": "最稀少的类别 {cls}（先验 {prior}）：交叉熵在 {seeds} 次运行（每个随机种子一次）中有 {ce_runs} 次学会了它，平均在第 {ce_step} 步；"
               "均方误差在 {seeds} 次中有 {mse_runs} 次，平均在第 {mse_step} 步。",
     },
     "exp.priors.why": {
-        "en": "Why: once a sample's output equals the priors, MSE's gradient on its true-class logit is proportional to that "
-              "class's prior, while cross-entropy's is the prior minus 1, close to −1 for a rare class. MSE hardly pushes "
-              "the rare classes off their priors.",
-        "zh": "原因是：一旦某个样本的输出等于先验，均方误差对其正确类别 logit 的梯度与该类别的先验成正比，而交叉熵的梯度是先验减 1，"
-              "对稀少的类别接近 −1。均方误差几乎推不动稀少的类别离开先验。",
+        "en": "Why: for a sample whose output is exactly the priors, the gradient on its true-class logit is {mse} under MSE "
+              "and {ce} under cross-entropy for the rarest class, {cls}, against {mse_common} and {ce_common} for the most "
+              "frequent, {common} (computed by the library's losses). MSE's push is proportional to the class's prior, so "
+              "it hardly moves the rare classes off their priors; cross-entropy's is the prior minus 1.",
+        "zh": "原因：对一个输出恰好等于先验的样本，其正确类别 logit 上的梯度，对最稀少的类别 {cls}，均方误差为 {mse}，交叉熵为 "
+              "{ce}；对最常见的类别 {common}，分别为 {mse_common} 和 {ce_common}（由程序库的损失函数算出）。均方误差的推力与该类别的"
+              "先验成正比，所以几乎推不动稀少的类别离开先验；交叉熵的推力则是先验减 1。",
     },
     "exp.priors.table": {
         "en": "Per class, from the most to the least frequent: steps at the prior and the first step learned, mean over seeds "

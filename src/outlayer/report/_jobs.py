@@ -74,6 +74,8 @@ class Job:
     options: Mapping[str, Any]
     figures: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     cost: float = 1.0  # relative run time, to start the longest jobs first
+    #: lab experiments measured on this job's compare() result (:mod:`outlayer.report._experiments`)
+    analyses: tuple[str, ...] = ()
 
 
 def training_jobs(plan: Plan) -> list[Job]:
@@ -94,8 +96,13 @@ def training_jobs(plan: Plan) -> list[Job]:
             figures["beyond_learning_curves"] = ("learning_curves_figure", BEYOND_LOSSES)
         if (init, optimizer) == ("confident", "sgd"):
             figures["training_confident-sgd_gradients"] = ("gradient_figure", ("ce", "mse"))
+        from outlayer.report._experiments import CELL_ANALYSES
+
+        analyses, extra = CELL_ANALYSES.get(name, ((), ()))
+        losses = (*losses, *(loss for loss in extra if loss not in losses))
         jobs.append(Job(name, "compare", {"dataset": plan.dataset, "losses": losses, "init": init,
-                                           "optimizer": optimizer, **common}, figures, cost=len(losses)))
+                                           "optimizer": optimizer, **common}, figures,
+                        cost=len(losses) + len(analyses) / 2, analyses=analyses))
     jobs.append(Job("ordinal", "compare", {"dataset": "ordinal", "losses": ("scalar", "ce"), "init": "gentle",
                                             "optimizer": "sgd", **common},
                     {"labels_ordinal_accuracy": ("accuracy_figure", ("scalar", "ce"))}, cost=1.0))
@@ -200,6 +207,10 @@ def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
     built = {stem: getattr(training, function)(_subset(result, losses))
              for stem, (function, losses) in job.figures.items()}
     slim["figures"] = save_figures(built, figure_dir, formats=("png",))
+    if job.analyses:
+        from outlayer.report._experiments import run_analyses
+
+        slim.update(run_analyses(job, result, figure_dir))
     return slim
 
 
