@@ -129,7 +129,9 @@ def cell_report(result: Mapping[str, Any], config: CalibrationConfig | None = No
                             "n_test": result["summary"][loss]["n_test"], "resamples": config.noise_resamples},
             "diverged": entry["diverged"], "collapsed": entry["collapsed"],
         }
-    stds = [s["initial_logit_std"]["mean"] for s in result["summary"].values() if s["initial_logit_std"]["mean"]]
+    # the K-output losses share one initial network per seed (scalar's one output is another network)
+    stds = [s["initial_logit_std"]["mean"] for loss, s in result["summary"].items()
+            if loss in PLANE_LOSSES and s["initial_logit_std"]["mean"]]
     return {"init": result["config"]["init"], "optimizer": result["config"]["optimizer"],
             "initial_logit_std": stds[0] if stds else None, "summary": summary,
             "paired": {key: {metric: value[metric] for metric in ("test_accuracy", "test_nll", "test_ece")}

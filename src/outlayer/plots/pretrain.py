@@ -37,7 +37,8 @@ def accuracy_figure(result: Mapping[str, Any]) -> Figure:
     left, right = fig.subplots(1, 2, width_ratios=[1.5, 1.0])
     handles: dict[str, Any] = {}
     pre_epochs = result["setup"]["pretrain_epochs"]
-    styles = {"pretrained": "-", "ce": "-", "scratch": "--"}
+    styles = {"pretrained": "-.", "ce": "-", "scratch": "--"}
+    widths = {"pretrained": 2.2, "ce": 1.5, "scratch": 1.7}  # the switch is drawn on top: it runs close to CE
     for loss, entry in result["losses"].items():
         for arm, data in entry["arms"].items():
             label = arm_label(result, loss, arm)
@@ -47,7 +48,8 @@ def accuracy_figure(result: Mapping[str, Any]) -> Figure:
             mean = _band(curve["mean"])
             epochs = np.arange(len(mean))
             color = loss_color(label)
-            (line,) = left.plot(epochs, mean, styles[arm], color=color, linewidth=1.7)
+            (line,) = left.plot(epochs, mean, styles[arm], color=color, linewidth=widths[arm],
+                                zorder=4 if arm == "pretrained" else 3)
             left.fill_between(epochs, _band(curve["low"]), _band(curve["high"]), color=color, alpha=0.15, linewidth=0)
             handles[label] = line
     left.axvline(pre_epochs, color=GUIDE, linestyle=":", linewidth=1.0)

@@ -164,6 +164,11 @@ def _relation(a: Mapping[str, Any], b: Mapping[str, Any], a_name: Msg, b_name: M
     return relation_msg(a, b, a_name, b_name, {**paired, "flip": flip} if paired is not None else None)
 
 
+def _neutral(text: str) -> Markup:
+    """Text that reads the same in both languages (loss names, symbols), marked so."""
+    return Markup('<span translate="no">{}</span>').format(text)
+
+
 def _subsection(section: Section, key: str, title: Msg) -> None:
     section.add(Markup('<div class="subsection" id="{}">{}</div>').format(key, title.inline("h3")))
 
@@ -291,7 +296,7 @@ def _sweep(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any]
     rate_rows = [[f"{loss} · {opt}", *(n(f"{at}/points/{opt}/{loss}/{_std_key(s)}/lr", "g") for s in stds)]
                  for opt in config["optimizers"] for loss in config["losses"]]
     section.table(T("exp.sweep.rates_table"), [T("exp.col.loss_optimizer"),
-                                                *(Markup("σ₀ = ") + n(f"{at}/config/logit_stds/{i}", "g")
+                                                *(_neutral("σ₀ = ") + n(f"{at}/config/logit_stds/{i}", "g")
                                                   for i in range(len(stds)))], rate_rows)
     section.figures([_figure(result, "sweep_accuracy", T("exp.sweep.fig"))], wide=True)
 
@@ -358,7 +363,7 @@ def _calibration(section: Section, n: Numbers, results: Mapping[str, Mapping[str
             if entry["calibration"] is None:
                 continue
             base = f"{at}/cells/{name}/summary/{loss}"
-            rows.append([Markup(f"{loss}, σ₀ = ") + n(f"{at}/cells/{name}/initial_logit_std", ".2g"),
+            rows.append([_neutral(f"{loss}, σ₀ = ") + n(f"{at}/cells/{name}/initial_logit_std", ".2g"),
                          _stat(n, f"{base}/calibration/temperature", ".3g"),
                          _stat(n, f"{base}/calibration/ece_before", ".3f"), _stat(n, f"{base}/calibration/ece_after", ".3f"),
                          _stat(n, f"{base}/calibration/nll_before", ".3f"), _stat(n, f"{base}/calibration/nll_after", ".3f"),
@@ -440,7 +445,7 @@ def _many_classes(section: Section, n: Numbers, results: Mapping[str, Mapping[st
           features=n(f"{at}/config/n_features", "d"), seeds=n(f"{at}/n_seeds", "d"),
           epochs=n(f"{at}/setup/epochs", "d"), optimizers=Joined(tuple(result["config"]["optimizers"])),
           rates=T("exp.rate_source_tuned") if data["many_classes"]["rates_tuned"] else T("exp.rate_source_fallback"),
-          rescalings=Joined(tuple(Markup("(k, M) = (") + n(f"{at}/setup/rescalings/{v}/k", "g") + Markup(", ")
+          rescalings=Joined(tuple(_neutral("(k, M) = (") + n(f"{at}/setup/rescalings/{v}/k", "g") + Markup(", ")
                                   + n(f"{at}/setup/rescalings/{v}/M", "g") + Markup(")") for v in rescaled))),
         T("exp.many.values"),
     )
@@ -501,8 +506,14 @@ def _priors(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any
           source=T("exp.rate_source_tuned") if setup["rates_source"].startswith("tuned") else T("exp.rate_source_fallback")),
         T("exp.priors.definition", tol=n(f"{at}/setup/tolerance", "g"), learned=n(f"{at}/setup/learned", "g")),
     )
-    ce_rare = losses["ce"]["summary"]["first_step_learned"][rare]
-    mse_rare = losses["mse"]["summary"]["first_step_learned"][rare]
+
+    def learned(loss: str) -> Msg:
+        base = f"{at}/losses/{loss}/summary"
+        if losses[loss]["summary"]["first_step_learned"][rare]["mean"] is None:
+            return T("exp.priors.learned_never", seeds=n(f"{at}/n_seeds", "d"), steps=n(f"{at}/setup/steps", "d"))
+        return T("exp.priors.learned_in", runs=n(f"{base}/learned_in_run/{rare}", "d"), seeds=n(f"{at}/n_seeds", "d"),
+                 step=_stat(n, f"{base}/first_step_learned/{rare}", ".0f"))
+
     section.p(
         T("exp.priors.total", mse=_stat(n, f"{at}/losses/mse/summary/steps_at_prior_total", ".0f"),
           ce=_stat(n, f"{at}/losses/ce/summary/steps_at_prior_total", ".0f"),
@@ -510,12 +521,7 @@ def _priors(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any
           relation=_relation(total["mse"], total["ce"], T("exp.priors.name_mse"), T("exp.priors.name_ce"),
                              result["paired_mse_minus_ce"]["steps_at_prior_total"])),
         T("exp.priors.rare", cls=Markup(str(rare)), prior=n(f"{at}/setup/prior_mean/{rare}", ".3f"),
-          ce_runs=n(f"{at}/losses/ce/summary/learned_in_run/{rare}", "d"),
-          mse_runs=n(f"{at}/losses/mse/summary/learned_in_run/{rare}", "d"), seeds=n(f"{at}/n_seeds", "d"),
-          ce_step=_stat(n, f"{at}/losses/ce/summary/first_step_learned/{rare}", ".0f") if ce_rare["mean"] is not None
-          else T("exp.never"),
-          mse_step=_stat(n, f"{at}/losses/mse/summary/first_step_learned/{rare}", ".0f") if mse_rare["mean"] is not None
-          else T("exp.never")),
+          ce=learned("ce"), mse=learned("mse")),
         T("exp.priors.why", cls=Markup(str(rare)), mse=n(f"{at}/gradient_at_prior/mse/{rare}", ".3f"),
           ce=n(f"{at}/gradient_at_prior/ce/{rare}", ".3f"), common=Markup(str(common)),
           mse_common=n(f"{at}/gradient_at_prior/mse/{common}", ".3f"), ce_common=n(f"{at}/gradient_at_prior/ce/{common}", ".3f")),

@@ -291,7 +291,7 @@ EXPERIMENT_MESSAGES: dict[str, dict[str, str]] = {
     },
     "exp.priors.setup": {
         "en": "On digits with imbalanced classes (class c keeps a share {ratio}^(c/9) of its samples, so the priors run from "
-              "{high} down to {low}; {train} training samples), cross-entropy (learning rate {ce_lr}) and MSE ({mse_lr}) "
+              "{high} down to {low}; {train} training samples), cross-entropy (learning rate {ce_lr}) and MSE (learning rate {mse_lr}) "
               "train the same network with {optimizer} for {epochs} epochs, {steps} steps, over {seeds} seeds; the rates "
               "were {source}.",
         "zh": "在类别不平衡的 digits 上（类别 c 只保留其样本的 {ratio}^(c/9)，先验从 {high} 一直降到 {low}；共 {train} 个训练样本），"
@@ -315,10 +315,16 @@ EXPERIMENT_MESSAGES: dict[str, dict[str, str]] = {
     "exp.priors.name_mse": {"en": "MSE's count", "zh": "均方误差的步数"},
     "exp.priors.name_ce": {"en": "cross-entropy's", "zh": "交叉熵的步数"},
     "exp.priors.rare": {
-        "en": "The rarest class, {cls} (prior {prior}), is learned in {ce_runs} of {seeds} runs with cross-entropy, at "
-              "step {ce_step} on average, and in {mse_runs} of {seeds} with MSE, at step {mse_step}.",
-        "zh": "最稀少的类别 {cls}（先验 {prior}）：交叉熵在 {seeds} 次运行（每个随机种子一次）中有 {ce_runs} 次学会了它，平均在第 {ce_step} 步；"
-              "均方误差在 {seeds} 次中有 {mse_runs} 次，平均在第 {mse_step} 步。",
+        "en": "The rarest class, {cls} (prior {prior}), is learned with cross-entropy {ce}, and with MSE {mse}.",
+        "zh": "最稀少的类别 {cls}（先验 {prior}）：交叉熵{ce}；均方误差{mse}。",
+    },
+    "exp.priors.learned_in": {
+        "en": "in {runs} of {seeds} runs, at step {step} on average",
+        "zh": "在 {seeds} 次运行（每个随机种子一次）中有 {runs} 次学会了它，平均在第 {step} 步",
+    },
+    "exp.priors.learned_never": {
+        "en": "in none of the {seeds} runs within {steps} steps",
+        "zh": "在 {seeds} 次运行（每个随机种子一次）中，{steps} 步内一次也没有学会它",
     },
     "exp.priors.why": {
         "en": "Why: for a sample whose output is exactly the priors, the gradient on its true-class logit is {mse} under MSE "
