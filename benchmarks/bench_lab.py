@@ -6,6 +6,7 @@ Not a test: it tunes and measures. Run from the repository root::
     PYTHONPATH=src .venv/bin/python benchmarks/bench_lab.py tune --only sweep # one experiment's tunings
     PYTHONPATH=src .venv/bin/python benchmarks/bench_lab.py rates             # the stored rates as a table
     PYTHONPATH=src .venv/bin/python benchmarks/bench_lab.py time              # CPU and wall time of each run()
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_lab.py readme --write    # the README's experiment tables
 
 ``tune`` runs :func:`outlayer.experiments.tune_learning_rates` (the procedure of the training
 lab's stored defaults) for every setting listed by the experiments' ``tuning_tasks()``, two
@@ -88,6 +89,26 @@ def time_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def readme(args: argparse.Namespace) -> int:
+    """Compute the README's experiment tables (:mod:`outlayer.lab.tables`); print them, or write them."""
+    from pathlib import Path
+
+    from outlayer.lab import tables
+
+    path = Path(__file__).resolve().parents[1] / "README.md"
+    start, cpu = time.perf_counter(), time.process_time()
+    computed = tables.blocks(tables.compute(args.only))
+    print(f"computed in {time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu:.0f} s CPU; load average "
+          f"{os.getloadavg()[0]:.2f}", file=sys.stderr)
+    if args.write:
+        path.write_text(tables.replace_blocks(path.read_text(encoding="utf-8"), computed), encoding="utf-8")
+        print(f"wrote {len(computed)} tables into {path}", file=sys.stderr)
+    else:
+        for name, block in computed.items():
+            print(f"<!-- lab-experiment {name} -->\n{block}<!-- /lab-experiment {name} -->\n")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -99,8 +120,11 @@ def main() -> int:
     p = sub.add_parser("time", help="time each experiment")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--json", metavar="FILE")
+    p = sub.add_parser("readme", help="the README's experiment tables")
+    p.add_argument("--write", action="store_true", help="write them into README.md")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="only these tables")
     args = parser.parse_args()
-    return {"tune": tune, "rates": show_rates, "time": time_runs}[args.what](args)
+    return {"tune": tune, "rates": show_rates, "time": time_runs, "readme": readme}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The lab's experiments (:mod:`outlayer.lab`): their claims, their JSON, their figures and their commands.
 
-One computation per experiment and session (``lab_results``): small settings for the shapes and
-the figures, the stored (tuned) rates and the full epoch budget for the claims.
+One computation per experiment and session: the README's runs (``lab_experiment_runs`` in
+conftest.py: 2-3 seeds, the full epoch budget, the stored tuned rates), shared by the claims, the
+shapes, the figures and the README check.
 """
 
 from __future__ import annotations
@@ -23,24 +24,22 @@ def _no_nan(result: dict) -> dict:
 
 
 @pytest.fixture(scope="session")
-def quick_results() -> dict:
-    """Every experiment at its QUICK settings (a few seconds in all): shapes, JSON, figures."""
-    return {
-        "sweep": sweep.run(sweep.SweepConfig(**sweep.SweepConfig.QUICK)),
-        "calibration": calibration.run(calibration.CalibrationConfig(**calibration.CalibrationConfig.QUICK)),
-        "pretrain": pretrain.run(pretrain.PretrainConfig(**pretrain.PretrainConfig.QUICK)),
-        # 4 samples per class keeps every logit array under the fused kernel's size: numba's OpenMP threads in
-        # this process would make the report tests' forked workers abort
-        "many_classes": many_classes.run(many_classes.ManyClassesConfig(**{**many_classes.ManyClassesConfig.QUICK,
-                                                                           "per_class": 4})),
-        "priors": priors.run(priors.PriorsConfig(**priors.PriorsConfig.QUICK)),
-    }
+def quick_results(lab_experiment_runs) -> dict:
+    """Every experiment as the README runs it (2-3 seeds, 20 epochs; conftest.py computes them once)."""
+    return {name.replace("-", "_"): result for name, result in lab_experiment_runs.items()}
 
 
 @pytest.fixture(scope="session")
-def sgd_sweep() -> dict:
-    """The sweep's claim run: CE and MSE with SGD at every default logit std, 3 seeds, 20 epochs, tuned rates."""
-    return sweep.run(sweep.SweepConfig(losses=("ce", "mse"), optimizers=("sgd",), seeds=3))
+def sgd_sweep(lab_experiment_runs) -> dict:
+    """The sweep's claim run (the README's): CE and MSE with SGD at every default logit std, 3 seeds, 20 epochs."""
+    return lab_experiment_runs["sweep"]
+
+
+def test_quick_settings_are_valid_configs() -> None:
+    for config in (sweep.SweepConfig, calibration.CalibrationConfig, pretrain.PretrainConfig,
+                   many_classes.ManyClassesConfig, priors.PriorsConfig):
+        quick = config(**config.QUICK)
+        assert quick.epochs <= 4 and quick.seeds <= 2
 
 
 # ------------------------------------------------------------------------------- the sweep
@@ -262,9 +261,10 @@ def test_many_class_task_is_seeded_stratified_and_has_100_classes() -> None:
 def test_many_classes_rows_carry_k_and_m_and_pair_each_rescaling_with_the_plain_loss(quick_results) -> None:
     result = _no_nan(quick_results["many_classes"])
     by_variant = {row["variant"]: row for row in result["rows"]}
-    assert (by_variant["mse-logits k=1 M=15"]["k"], by_variant["mse-logits k=1 M=15"]["M"]) == (1.0, 15.0)
+    assert (by_variant["mse-logits k=15 M=30"]["k"], by_variant["mse-logits k=15 M=30"]["M"]) == (15.0, 30.0)
     assert (by_variant["mse-logits"]["k"], by_variant["mse-logits"]["M"]) == (1.0, 1.0)
-    assert "mse-logits k=1 M=15 - mse-logits" in result["paired"]["sgd"]
+    assert "mse-logits k=15 M=30 - mse-logits" in result["paired"]["sgd"]
+    assert "mse-logits k=15 M=30 - ce" in result["paired"]["sgd"]
     assert result["setup"]["chance"] == pytest.approx(0.01)
 
 
@@ -276,8 +276,8 @@ def test_imbalanced_digits_keep_fewer_samples_of_each_later_class() -> None:
     assert counts[-1] / counts[0] == pytest.approx(0.05, abs=0.03)
 
 
-def test_mse_lingers_at_the_class_priors_longer_than_ce() -> None:
-    result = _no_nan(priors.run(priors.PriorsConfig(seeds=3)))
+def test_mse_lingers_at_the_class_priors_longer_than_ce(lab_experiment_runs) -> None:
+    result = _no_nan(lab_experiment_runs["priors"])
     assert result["setup"]["rates_source"].startswith("tuned")
     paired = result["paired_mse_minus_ce"]["steps_at_prior_total"]
     assert paired["t_ci95"][0] > 0, paired
@@ -411,3 +411,54 @@ def test_compare_pretrain_command_prints_the_three_arms(capsys) -> None:
                  "--init", "gentle"]) == 0
     out = capsys.readouterr().out
     assert "ce then mse" in out and "mse from scratch" in out and "pretrained - scratch" in out
+
+
+# ----------------------------------------------------------------------------- the README
+def test_readme_experiment_tables_are_what_their_commands_compute_today(lab_experiment_runs) -> None:
+    from pathlib import Path
+
+    from outlayer.lab import tables
+
+    readme = tables.read_blocks((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8"))
+    assert set(readme) == set(tables.README_RUNS)
+    for name, block in tables.blocks(lab_experiment_runs).items():
+        assert readme[name] == block, (
+            f"README's '{name}' experiment table is stale: run PYTHONPATH=src python benchmarks/bench_lab.py readme --write")
+
+
+def test_readme_experiment_commands_are_the_library_calls_they_name() -> None:
+    """Each README command, parsed by the real command line, builds the config its table was computed with."""
+    import argparse
+    import importlib
+    import shlex
+    from unittest import mock
+
+    from outlayer.cli import COMMANDS
+    from outlayer.lab import tables
+
+    for name, (command, call) in tables.README_RUNS.items():
+        argv = shlex.split(command)[1:]
+        parser = argparse.ArgumentParser()
+        module = importlib.import_module(COMMANDS[argv[0]][0])
+        module.configure(parser)
+        args = parser.parse_args(argv[1:])
+        lab = {"sweep": sweep, "calibration": calibration, "compare": pretrain, "many-classes": many_classes,
+               "priors": priors}[argv[0]]
+        seen: dict = {}
+
+        def capture(key: str):
+            def run(config, **_):
+                seen[key] = config
+                raise _Captured
+
+            return run
+
+        with mock.patch.object(lab, "run", side_effect=capture("cli")), pytest.raises(_Captured):
+            module.run(args)
+        with mock.patch.object(lab, "run", side_effect=capture("call")), pytest.raises(_Captured):
+            call()
+        assert seen["cli"] == seen["call"], name
+
+
+class _Captured(Exception):
+    """Raised by a stand-in for an experiment's run(): the config is all the test wants."""

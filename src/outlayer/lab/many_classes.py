@@ -159,6 +159,7 @@ def run(config: ManyClassesConfig | None = None, *, out_dir: str | os.PathLike[s
     unscaled square loss, per seed with paired intervals), ``source``, and ``figures``.
     """
     from outlayer.experiments import compare
+    from outlayer.kernels import reference_only
     from outlayer.lab.rates import resolve_rates
 
     config = ManyClassesConfig() if config is None else config
@@ -173,8 +174,11 @@ def run(config: ManyClassesConfig | None = None, *, out_dir: str | os.PathLike[s
             settings = config.compare_config(variant, optimizer)
             rates, source, _ = resolve_rates(_key(variant, optimizer), settings,
                                              fallback_rule="the training lab's gentle-start default for the loss")
-            result = compare(data, (loss,), init=config.init, optimizer=optimizer, seeds=config.seeds,
-                             first_seed=config.first_seed, epochs=config.epochs, lr=rates, **options)
+            # NumPy's reference path, not the fused kernel: as fast at these sizes (a few hundred rows), and it
+            # starts no OpenMP thread pool, which would make a later fork() of this process unsafe
+            with reference_only():
+                result = compare(data, (loss,), init=config.init, optimizer=optimizer, seeds=config.seeds,
+                                 first_seed=config.first_seed, epochs=config.epochs, lr=rates, **options)
             entry = result["summary"][loss]
             runs[(optimizer, variant)] = [r for r in result["runs"] if r["loss"] == loss]
             rows.append({"variant": variant, "loss": loss, "optimizer": optimizer,
