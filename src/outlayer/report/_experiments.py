@@ -533,6 +533,8 @@ def _priors(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any
                      _stat(n, f"{at}/losses/ce/summary/steps_at_prior/{c}", ".0f"),
                      _stat(n, f"{at}/losses/mse/summary/steps_at_prior/{c}", ".0f"),
                      *(_stat(n, f"{at}/losses/{loss}/summary/first_step_learned/{c}", ".0f")
+                       + Markup(" ({}/{})").format(n(f"{at}/losses/{loss}/summary/learned_in_run/{c}", "d"),
+                                                   n(f"{at}/n_seeds", "d"))
                        if losses[loss]["summary"]["first_step_learned"][c]["mean"] is not None else T("exp.never")
                        for loss in ("ce", "mse"))])
     section.table(T("exp.priors.table"), [T("col.class"), T("exp.priors.col_prior"), T("exp.priors.col_at_ce"),

@@ -337,8 +337,9 @@ EXPERIMENT_MESSAGES: dict[str, dict[str, str]] = {
     },
     "exp.priors.table": {
         "en": "Per class, from the most to the least frequent: steps at the prior and the first step learned, mean over seeds "
-              "[95% interval]",
-        "zh": "按类别（从最常见到最稀少）：停在先验处的步数与第一次学会的步数，各随机种子的平均值 [95% 区间]",
+              "[95% interval] (runs that learned the class / runs)",
+        "zh": "按类别（从最常见到最稀少）：停在先验处的步数与第一次学会的步数，各随机种子的平均值 [95% 区间]"
+              "（学会该类别的运行次数 / 总运行次数）",
     },
     "exp.priors.col_prior": {"en": "prior π_c", "zh": "先验 π_c"},
     "exp.priors.col_at_ce": {"en": "steps at the prior, cross-entropy", "zh": "停在先验处的步数（交叉熵）"},
