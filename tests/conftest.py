@@ -147,6 +147,14 @@ def artifacts_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def crafted_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Hostile dataset files, by name: see tests/crafted.py (shared by the loader tests and the fuzz test)."""
+    from crafted import make_crafted_files
+
+    return make_crafted_files(tmp_path_factory.mktemp("crafted"))
+
+
+@pytest.fixture(scope="session")
 def lab_experiment_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """The commands behind the README's experiment tables (:data:`outlayer.lab.tables.README_RUNS`:
     2-3 seeds each, about 30 s of one core in all), computed once per test session and shared by

@@ -24,12 +24,15 @@ def _parser(module: str) -> argparse.ArgumentParser:
 def test_catalogue_is_the_one_list_of_losses_every_part_reads() -> None:
     from outlayer.losses import LOSS_NAMES
     from outlayer.nets import HEAD_NAMES
-    from outlayer.plots import LOSS_COLORS
-    from outlayer.report._sections import LOSS_LABELS
+    from outlayer.plots import FIGURE_NAMES, LOSS_COLORS
+    from outlayer.report._i18n import MESSAGES
 
     assert HEAD_NAMES == LAB_LOSSES and set(PLANE_LOSSES) == set(LOSS_NAMES)
     assert LOSS_COLORS == {name: entry.colour for name, entry in CATALOGUE.items()}
-    assert LOSS_LABELS == {name: entry.label for name, entry in CATALOGUE.items()}
+    # the page names every loss in both languages, and every figure by one short language-neutral name
+    assert {name: MESSAGES[f"lossname.{name}"]["en"] for name in CATALOGUE} == {
+        name: entry.label for name, entry in CATALOGUE.items()}
+    assert set(FIGURE_NAMES) == set(CATALOGUE) and len(set(FIGURE_NAMES.values())) == len(FIGURE_NAMES)
     assert len(set(LOSS_COLORS.values())) == len(LOSS_COLORS)  # a reader tells the losses apart by colour
     for name in PLANE_LOSSES:  # the descriptions are the core's own
         from outlayer.losses import get_loss
@@ -82,8 +85,9 @@ def test_compare_command_line_reads_its_defaults_and_choices_from_compare_config
 
 def test_surface_command_line_reads_its_defaults_from_surface_config() -> None:
     args, defaults = _parser("outlayer._cli.surface").parse_args([]), SurfaceConfig()
+    # the command line numbers classes from 1 (as the page does); SurfaceConfig keeps 0-based indices
     assert (args.classes, args.target, tuple(args.swept), args.fixed) == (
-        defaults.num_classes, defaults.target, defaults.swept, [defaults.fixed])
+        defaults.num_classes, defaults.target + 1, tuple(c + 1 for c in defaults.swept), [defaults.fixed])
     assert (args.resolution, args.lr, args.steps, args.goal) == (defaults.resolution, defaults.lr, defaults.steps,
                                                                   defaults.goal)
     assert math.isinf(defaults.fixed) and defaults.fixed < 0  # the lecture's y3 -> -inf, held out

@@ -98,16 +98,19 @@ def test_cli_json_is_one_object_equal_to_the_library(capsys: pytest.CaptureFixtu
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--logits", "1", "oops"], "not a number: 'oops'"),
-        (["--logits", "1", "nan"], "not a finite number"),
-        (["--logits", "1", "2", "--target", "cat"], "unknown target 'cat'"),
-        (["--logits", "1", "2", "--classes", "a", "b", "c"], "2 logits but 3 class names"),
-        (["--target", "zebra"], "unknown target 'zebra'"),
-        (["--target", "7"], "target index 7 is out of range"),
-        (["--temperature", "0"], "temperature must be a positive finite number, got 0.0"),
-        (["--temperature", "-1"], "temperature must be a positive finite number"),
-        (["--logits", "5"], "need at least 2 logits"),
-        (["--classes", "a", "a", "b"], "distinct"),
+        (["--logits", "1", "oops"], "argument --logits: expected a number, got 'oops'"),
+        (["--logits", "1", "nan"], "argument --logits: expected a finite number, got 'nan'"),
+        (["--logits", "1", "2", "--target", "cat"], "--target: 'cat' is not a class"),
+        (["--logits", "1", "2", "--classes", "a", "b", "c"], "--classes names 3 classes but --logits has 2 values"),
+        (["--target", "zebra"], "--target: 'zebra' is not a class; give a class name (cat, dog, rabbit)"),
+        (["--target", "7"], "--target: target 7 is out of range: the classes are numbered 1 to 3"),
+        (["--target", "0"], "--target: target 0 is out of range: the classes are numbered 1 to 3"),
+        (["--temperature", "0"], "argument --temperature: expected a positive finite number, got '0'"),
+        (["--temperature", "-1"], "argument --temperature: expected a positive finite number, got '-1'"),
+        (["--logits", "5"], "--logits needs at least 2 values"),
+        (["--classes", "a", "a", "b"], "--classes names 'a' twice"),
+        (["--logits", "1e101", "0"], "argument --logits: '1e101' is too large"),
+        (["--logits", "1", "2", "--temperature", "1e-100"], "--temperature 1e-100 scales the logits to 2e+100"),
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],
 )
@@ -115,6 +118,25 @@ def test_cli_bad_input_prints_one_line_and_exits_2(args: list[str], needle: str,
     code, out, err = run_cli(["explain", *args], capsys)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "target", "classes"),
+    [
+        (["--target", "2"], "dog", ["cat", "dog", "rabbit"]),  # the second class, as the page counts
+        (["--target", "rabbit"], "rabbit", ["cat", "dog", "rabbit"]),
+        (["--logits", "1", "2", "3", "4", "--target", "1"], "1", ["1", "2", "3", "4"]),  # unnamed classes: 1..K
+        (["--logits", "1", "2", "--classes", "a", "b", "--target", "2"], "b", ["a", "b"]),
+    ],
+)
+def test_cli_numbers_classes_from_1_like_the_page(args: list[str], target: str, classes: list[str],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["explain", *args, "--json"], capsys)
+    result = json.loads(out)
+    assert code == 0 and result["target"] == target and result["classes"] == classes
+    assert result["one_hot"][classes.index(target)] == 1.0
+    code, out, _ = run_cli(["explain", "--help"], capsys)
+    assert "counted from 1" in out
 
 
 def test_console_script_exits_2_without_traceback_on_bad_input() -> None:

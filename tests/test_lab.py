@@ -302,72 +302,59 @@ def test_priors_steps_at_prior_follow_the_definition(quick_results) -> None:
 
 
 # ------------------------------------------------------------------------------- the figures
-def _figures(quick_results: dict) -> list:
-    from outlayer.plots import calibration as c, many_classes as m, pretrain as p, priors as pr, sweep as s
-
-    return [s.accuracy_figure(quick_results["sweep"]), c.reliability_figure(quick_results["calibration"]),
-            c.ece_figure(quick_results["calibration"]), p.accuracy_figure(quick_results["pretrain"]),
-            m.accuracy_figure(quick_results["many_classes"]), pr.outputs_figure(quick_results["priors"])]
-
-
 @pytest.fixture(scope="module")
-def drawn(quick_results) -> list:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+def drawn(quick_results) -> dict:
+    """Every panel of every experiment's figure, by "figure/panel"."""
+    from outlayer.plots import calibration as c
+    from outlayer.plots import many_classes as m
+    from outlayer.plots import pretrain as p
+    from outlayer.plots import priors as pr
+    from outlayer.plots import sweep as s
 
-    figures = _figures(quick_results)
-    for fig in figures:
-        FigureCanvasAgg(fig)
-        fig.canvas.draw()
-    return figures
-
-
-def _texts(fig) -> list:
-    from matplotlib.text import Text
-
-    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-
-
-def test_every_experiment_figure_text_is_at_least_10px_when_shown_700px_wide(drawn) -> None:
-    for fig in drawn:
-        for text in _texts(fig):
-            assert text.get_fontsize() * 700.0 / (72.0 * fig.get_figwidth()) >= 10.0, text.get_text()
+    figures = {"sweep": s.accuracy_figure(quick_results["sweep"]),
+               "reliability": c.reliability_figure(quick_results["calibration"]),
+               "ece": c.ece_figure(quick_results["calibration"]), "pretrain": p.accuracy_figure(quick_results["pretrain"]),
+               "many-classes": m.accuracy_figure(quick_results["many_classes"]),
+               "priors": pr.outputs_figure(quick_results["priors"])}
+    return {f"{name}/{panel}": fig for name, panels in figures.items() for panel, fig in panels.items()}
 
 
-def test_no_experiment_figure_legend_lies_over_any_axes(drawn) -> None:
-    for fig in drawn:
-        renderer = fig.canvas.get_renderer()
-        legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
-        assert legends, "every experiment figure has a legend outside its axes"
-        for legend in legends:
-            box = legend.get_window_extent(renderer)
-            for ax in fig.axes:
-                assert not box.overlaps(ax.get_window_extent(renderer))
+def test_every_experiment_figure_follows_the_figure_conventions(drawn) -> None:
+    """outlayer.plots' checker: nothing cut off or overlapping, no text under 10 pt or in mathtext, no legend over
+    data, no annotation in a data colour; one phone-sized panel per file."""
+    from outlayer.plots import PANEL_WIDTH
+    from outlayer.plots._layout import layout_problems
+
+    assert len(drawn) >= 16
+    problems = {name: layout_problems(fig) for name, fig in drawn.items()}
+    assert {name: found for name, found in problems.items() if found} == {}
+    assert {name: fig.get_figwidth() for name, fig in drawn.items() if fig.get_figwidth() > PANEL_WIDTH + 1e-9} == {}
 
 
-def test_experiment_figure_annotation_colours_differ_from_data_colours(drawn) -> None:
-    from matplotlib.colors import to_hex
-
-    for fig in drawn:
-        data = {to_hex(line.get_color()) for ax in fig.axes for line in ax.get_lines()
-                if line.get_linestyle() in ("-", "--") and len(line.get_xdata()) > 2}
-        for text in _texts(fig):
-            assert to_hex(text.get_color()) not in data, text.get_text()
-
-
-def test_experiment_figure_text_is_language_neutral(drawn) -> None:
+def test_experiment_figure_labels_are_language_neutral(drawn) -> None:
     import re
 
-    words = re.compile(r"[A-Za-z]{3,}")
-    allowed = {"ece", "nll", "acc", "conf", "sgd", "adam", "momentum", "mse", "logits", "smooth"}
-    for fig in drawn:
-        for text in _texts(fig):
-            for word in words.findall(re.sub(r"\\[A-Za-z]+", "", text.get_text())):  # mathtext commands are symbols
-                assert word.lower() in allowed, (word, text.get_text())
+    from test_figures import ALLOWED_WORDS
+
+    from outlayer.plots import FIGURE_NAMES
+    from outlayer.plots._layout import drawn_texts
+
+    allowed = ALLOWED_WORDS | {name.lower() for name in FIGURE_NAMES.values()} | {"mse(z)"}
+    for name, fig in drawn.items():
+        words = {w.lower() for artist, *_ in drawn_texts(fig)[0] for w in re.findall(r"[A-Za-z]{2,}", artist.get_text())}
+        assert words <= allowed, (name, sorted(words - allowed))
+
+
+def test_reliability_panels_show_the_bin_counts(drawn) -> None:
+    panel = drawn["reliability/gentle-sgd-ce"]
+    counts = panel.axes[1]
+    assert counts.get_yscale() == "log" and len(counts.patches) == 15  # one bar per confidence bin
 
 
 def test_experiments_write_png_and_svg_and_their_json(tmp_path) -> None:
     result = priors.run(priors.PriorsConfig(seeds=1, epochs=1), out_dir=tmp_path)
-    assert (tmp_path / "priors_outputs.png").is_file() and (tmp_path / "priors_outputs.svg").is_file()
+    for panel in ("ce-mean", "ce-own", "mse-mean", "mse-own"):  # one file per panel, in both formats
+        assert (tmp_path / f"priors_outputs-{panel}.png").is_file() and (tmp_path / f"priors_outputs-{panel}.svg").is_file()
     assert json.loads((tmp_path / "priors.json").read_text()) == result
 
 
@@ -385,7 +372,8 @@ def test_experiments_write_png_and_svg_and_their_json(tmp_path) -> None:
     (["compare", "--pretrain", "ce:20"], "fewer than"), (["compare", "--pretrain", "ce:5", "--losses", "ce"], "continue"),
     (["compare", "--pretrain", "ce:5", "--lr", "1", "2"], "one --lr"),
     (["compare", "--pretrain", "ce:5", "--losses", "scalar"], "unknown loss"),
-    (["sweep", "--out", "/dev/null"], "not a folder"),
+    (["sweep", "--out", "/dev/null"], "not a folder"), (["sweep", "--seeds", "1000000000000"], "at most"),
+    (["priors", "--epochs", "1000000000000"], "at most"), (["compare", "--pretrain", "ce:2", "--hidden", "8"], "--hidden"),
 ])
 def test_bad_experiment_options_give_one_line_and_exit_2(argv, named, capsys) -> None:
     from outlayer.cli import main

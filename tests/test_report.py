@@ -22,9 +22,10 @@ import pytest
 import outlayer
 from outlayer.cli import main
 from outlayer.report import MARKER, build_report
+from outlayer.report._i18n import T
 from outlayer.report._page import Numbers, lookup
-from outlayer.report._sections import relation
-from outlayer.report._write import check_target, flatten, staged_folder, write_data
+from outlayer.report._sections import relation_key
+from outlayer.report._write import check_target, flatten, spreadsheet_safe, staged_folder, write_data
 
 SECTION_ORDER = ["labels", "softmax", "loss", "surface", "training", "beyond", "reproduce", "references"]
 
@@ -94,6 +95,14 @@ def test_page_has_the_eight_sections_in_the_seeds_order(page: _PageParser) -> No
     assert page.sections == SECTION_ORDER
 
 
+def test_report_with_every_figure_as_svg_and_png_weighs_under_5_mb(quick_report: dict[str, Any]) -> None:
+    files = [p for p in quick_report["out"].rglob("*") if p.is_file()]
+    total = sum(p.stat().st_size for p in files)
+    assert total < 5e6, f"{total / 1e6:.2f} MB"
+    figures = [p for p in files if p.parent.name == "figures"]
+    assert {p.stem for p in figures if p.suffix == ".svg"} == {p.stem for p in figures if p.suffix == ".png"}
+
+
 def test_page_references_only_files_inside_the_report(page: _PageParser, quick_report: dict[str, Any]) -> None:
     out = quick_report["out"]
     external = re.compile(r"^[a-z]+://|^//")  # http(s)://, or a protocol-relative URL
@@ -129,7 +138,8 @@ def test_csv_data_files_hold_the_json_values(quick_report: dict[str, Any]) -> No
         with open(json_path.with_suffix(".csv"), newline="") as handle:
             rows = {row["path"]: row["value"] for row in csv.DictReader(handle)}
         for path, value in flatten(json.loads(json_path.read_text())):
-            assert rows[path] == (value if isinstance(value, str) else json.dumps(value))
+            cell = value if isinstance(value, str) else json.dumps(value)
+            assert rows[spreadsheet_safe(path)] == spreadsheet_safe(cell)  # formulas written as text
 
 
 # --------------------------------------------------------------------- numbers vs the library
@@ -190,12 +200,16 @@ def test_reproduce_section_names_command_seeds_versions_and_time(quick_report: d
 
 
 @pytest.mark.slow
-def test_same_seed_gives_identical_data_files(quick_report: dict[str, Any], tmp_path: Path) -> None:
+def test_same_seed_gives_identical_data_and_figure_files(quick_report: dict[str, Any], tmp_path: Path) -> None:
     again = build_report(tmp_path / "again", quick=True)
     first = {p.name: p.read_bytes() for p in (quick_report["out"] / "data").iterdir() if p.stem != "run"}
     second = {p.name: p.read_bytes() for p in (again["out"] / "data").iterdir() if p.stem != "run"}
     assert first.keys() == second.keys() and len(first) == 2 * len(SECTION_ORDER)
     assert [name for name in first if first[name] != second[name]] == []
+    # and byte-identical figures, SVG and PNG (no date, fixed SVG ids, deterministic palettes)
+    first = {p.name: p.read_bytes() for p in (quick_report["out"] / "figures").iterdir()}
+    second = {p.name: p.read_bytes() for p in (again["out"] / "figures").iterdir()}
+    assert first.keys() == second.keys() and [name for name in first if first[name] != second[name]] == []
 
 
 # --------------------------------------------------------------------------- safety and errors
@@ -224,8 +238,8 @@ def _exit_code(argv: list[str]) -> int:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--seeds", "0"], "--seeds must be a positive integer, got 0"),
-        (["--seeds", "many"], "invalid int value: 'many'"),
+        (["--seeds", "0"], "argument --seeds: expected a positive integer, got '0'"),
+        (["--seeds", "many"], "argument --seeds: expected a positive integer, got 'many'"),
         (["--dataset", "no-such-set"], "unknown dataset 'no-such-set'"),
         (["--dataset", "missing.csv"], "'missing.csv' does not exist"),
     ],
@@ -329,42 +343,59 @@ def test_numbers_tag_each_value_with_its_data_path() -> None:
         numbers("worked/probabilities/5")
 
 
-def test_write_data_refuses_nan_and_normalises_numpy(tmp_path: Path) -> None:
-    json_path, _ = write_data(tmp_path, "x", {"a": np.float64(0.5), "b": np.arange(2)})
+def _refuse_constant(name: str) -> None:
+    raise AssertionError(f"invalid JSON constant {name}")
+
+
+def test_write_data_writes_nan_as_null_with_a_note_and_normalises_numpy(tmp_path: Path) -> None:
+    json_path, csv_path = write_data(tmp_path, "x", {"a": np.float64(0.5), "b": np.arange(2)})
     assert json.loads(json_path.read_text()) == {"a": 0.5, "b": [0, 1]}
-    with pytest.raises(ValueError):
-        write_data(tmp_path, "bad", {"a": float("nan")})
+    json_path, csv_path = write_data(tmp_path, "bad", {"a": float("nan"), "b": [1.0, float("-inf")]})
+    written = json.loads(json_path.read_text(), parse_constant=_refuse_constant)
+    assert written["a"] is None and written["b"] == [1.0, None]
+    assert written["nonfinite"]["paths"] == {"a": "nan", "b/1": "-inf"}
+    rows = dict(csv.reader(csv_path.open()))
+    assert rows["a"] == "null" and rows["nonfinite/paths/b/1"] == "'-inf"  # a text cell starting with "-"
+
+
+@pytest.mark.parametrize(("cell", "written"), [
+    ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"), ("+1+1", "'+1+1"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("-x", "'-x"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("-inf", "'-inf"), ("-1_000", "'-1_000"),
+    ("-0.5", "-0.5"), ("+3", "+3"), ("-1e-09", "-1e-09"), ("cat", "cat"), ("", ""), ("1=1", "1=1"),
+])
+def test_spreadsheet_safe_quotes_formulas_and_keeps_numbers(cell: str, written: str) -> None:
+    assert spreadsheet_safe(cell) == written
 
 
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [
-        ({"mean": 0.9, "ci95": [0.85, 0.95]}, {"mean": 0.5, "ci95": [0.4, 0.6]}, "clearly above"),
-        ({"mean": 0.5, "ci95": [0.4, 0.6]}, {"mean": 0.9, "ci95": [0.85, 0.95]}, "clearly below"),
-        ({"mean": 0.6, "ci95": [0.4, 0.8]}, {"mean": 0.7, "ci95": [0.55, 0.85]}, "not clearly different from"),
-        ({"mean": 0.6, "ci95": None}, {"mean": 0.7, "ci95": None}, "below (one seed, no interval)"),
-        ({"mean": None, "ci95": None}, {"mean": 0.7, "ci95": None}, "not comparable (a run diverged)"),
+        ({"mean": 0.9, "ci95": [0.85, 0.95]}, {"mean": 0.5, "ci95": [0.4, 0.6]}, "rel.clearly_above"),
+        ({"mean": 0.5, "ci95": [0.4, 0.6]}, {"mean": 0.9, "ci95": [0.85, 0.95]}, "rel.clearly_below"),
+        ({"mean": 0.6, "ci95": [0.4, 0.8]}, {"mean": 0.7, "ci95": [0.55, 0.85]}, "rel.within"),
+        ({"mean": 0.6, "ci95": None}, {"mean": 0.7, "ci95": None}, "rel.below_one_seed"),
+        ({"mean": None, "ci95": None}, {"mean": 0.7, "ci95": None}, "rel.not_comparable"),
     ],
 )
 def test_relation_words_follow_the_intervals(a: dict[str, Any], b: dict[str, Any], expected: str) -> None:
-    assert relation(a, b) == expected
+    assert relation_key(a, b) == expected
 
 
 @pytest.mark.parametrize(
     ("paired", "expected"),
     [
-        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [0.02, 0.08]}, "clearly above"),
-        ({"mean": -0.05, "t_ci95": [-0.09, -0.01], "bootstrap_ci95": [-0.08, -0.02]}, "clearly below"),
+        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [0.02, 0.08]}, "rel.clearly_above"),
+        ({"mean": -0.05, "t_ci95": [-0.09, -0.01], "bootstrap_ci95": [-0.08, -0.02]}, "rel.clearly_below"),
         # the t interval excludes 0 but the bootstrap does not: no claim
-        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [-0.01, 0.08]}, "not clearly different from"),
-        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [0.02, 0.08], "flip": True}, "clearly below"),
-        ({"mean": 0.05, "t_ci95": None, "bootstrap_ci95": None}, "above (one seed, no interval)"),
+        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [-0.01, 0.08]}, "rel.within"),
+        ({"mean": 0.05, "t_ci95": [0.01, 0.09], "bootstrap_ci95": [0.02, 0.08], "flip": True}, "rel.clearly_below"),
+        ({"mean": 0.05, "t_ci95": None, "bootstrap_ci95": None}, "rel.above_one_seed"),
     ],
 )
 def test_relation_words_follow_the_paired_interval_not_the_overlap(paired: dict[str, Any], expected: str) -> None:
     # unpaired, these two would overlap widely; the paired difference decides
     a, b = {"mean": 0.80, "ci95": [0.70, 0.90]}, {"mean": 0.75, "ci95": [0.65, 0.85]}
-    assert relation(a, b, paired) == expected
+    assert relation_key(a, b, paired) == expected
 
 
 # ---------------------------------------------------------------------------- the lab sections
@@ -387,9 +418,11 @@ def test_training_sentences_use_the_words_the_paired_intervals_support(quick_rep
     for cell in ("confident-sgd", "gentle-sgd", "confident-adam"):
         data = training["cells"][cell]
         entry = data["paired"]["ce - mse"]["test_accuracy"]
-        words = relation(data["summary"]["mse"]["test_accuracy"], data["summary"]["ce"]["test_accuracy"],
-                         {**entry, "flip": True})
-        assert f"MSE is {words} CE" in page or f"MSE {words} CE" in page, cell
+        key = relation_key(data["summary"]["mse"]["test_accuracy"], data["summary"]["ce"]["test_accuracy"],
+                           {**entry, "flip": True})
+        # the clause the paired interval supports, in both languages ("MSE is clearly below CE", "均方误差明显低于交叉熵")
+        for lang in ("en", "zh"):
+            assert T(key, a=T("short.mse"), b=T("short.ce")).plain(lang) in page, (cell, lang)
     assert "within the seed-to-seed spread" not in page
 
 
@@ -400,7 +433,10 @@ def test_surface_section_never_counts_an_unreachable_goal(quick_report: dict[str
     assert all(path["steps_to_p90"] is None for path in square["paths"].values())
     text = quick_report["index"].read_text(encoding="utf-8")
     section = text[text.index('<section id="surface">'):text.index("</section>", text.index('<section id="surface">'))]
-    assert "unreachable" in section and "y3 = −∞" in section
+    keys = {key for keys in re.findall(r'data-msg="([^"]+)"', section) for key in keys.split()}
+    assert {"surface.unreachable", "surface.cell_unreachable"} <= keys
+    held = "<msub><mi>z</mi><mn>3</mn></msub><mo>=</mo><mrow><mo>−</mo><mi>∞</mi></mrow>"
+    assert held in section  # the held-out logit, 1-based and in the page's notation (z, not y)
 
 
 def test_adam_measurement_on_the_page_is_the_librarys(quick_report: dict[str, Any]) -> None:

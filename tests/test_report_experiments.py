@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from outlayer.report._experiments import EXPERIMENT_JOBS, REPORT_SETTINGS
-from outlayer.report._sections import relation
+from outlayer.report._sections import relation_key
 
 SUBSECTIONS = ("exp-neuron", "exp-sweep", "exp-calibration", "exp-pretrain", "exp-many-classes", "exp-priors")
 
@@ -61,8 +61,9 @@ def test_every_experiment_figure_file_is_written(quick_report: dict[str, Any]) -
     figures = quick_report["out"] / "figures"
     stems = [stem for _, _, by_stem, _ in EXPERIMENT_JOBS.values() for stem in by_stem]
     stems += [f"calibration_{cell}_reliability" for cell in CELL_ANALYSES] + [f"pretrain_{cell}_accuracy" for cell in CELL_ANALYSES]
-    for stem in stems:
-        assert (figures / f"{stem}.png").is_file(), stem
+    for stem in stems:  # one file, or one per panel (stem-panel), in both formats
+        found = [p.name for p in figures.glob(f"{stem}*.svg") if p.stem == stem or p.stem.startswith(f"{stem}-")]
+        assert found and all((figures / name).with_suffix(".png").is_file() for name in found), stem
 
 
 def test_sweep_data_on_the_page_is_the_labs_run_at_the_reports_quick_settings(quick_report: dict[str, Any]) -> None:
@@ -98,8 +99,8 @@ def test_experiment_sentences_use_the_words_the_paired_intervals_support(quick_r
                             T("exp.pretrain.arm_pretrained", loss="mse"), T("exp.pretrain.arm_scratch", loss="mse"),
                             paired["pretrained - scratch"]["test_accuracy"])
         assert said.plain("en") in text, init
-        assert relation(arms["pretrained"]["test_accuracy"], arms["scratch"]["test_accuracy"],
-                        paired["pretrained - scratch"]["test_accuracy"]).split(" (")[0] in said.plain("en")
+        assert said.key == relation_key(arms["pretrained"]["test_accuracy"], arms["scratch"]["test_accuracy"],
+                                        paired["pretrained - scratch"]["test_accuracy"])
     for name, cell in data["calibration"]["cells"].items():
         if name not in data["calibration"]["smoothing"]:
             continue

@@ -65,18 +65,14 @@ def test_templates_fill_values_escaped_and_translations_in_both_languages() -> N
         render_template("{{ missing }}")
 
 
-def test_sections_refuse_raw_html_but_the_lab_sections_keep_it_marked() -> None:
-    section = Section("labels", T("labels.title"))
-    for call in (lambda: section.add("<p>raw</p>"), lambda: section.p("raw text"),
-                 lambda: section.paragraph("<b>raw</b>"),
-                 lambda: Figure("figures/x", "<b>raw caption</b>").html(None)):
-        with pytest.raises(TypeError):
-            call()
-    legacy = Section("surface", "The error surface")
-    legacy.paragraph("<b>kept</b>", "as is")
-    legacy.add("<table></table>")
-    html = legacy.html(4)
-    assert '<p data-untranslated=""><b>kept</b> as is</p>' in html and "<table></table>" in html
+def test_every_section_refuses_raw_html() -> None:
+    for key in ("labels", "surface", "training", "beyond"):  # the lab's sections too: no legacy path is left
+        section = Section(key, T(f"{key}.title"))
+        for call in (lambda: section.add("<p>raw</p>"), lambda: section.p("raw text"),  # noqa: B023
+                     lambda: Figure("figures/x", "<b>raw caption</b>").html(None)):  # type: ignore[arg-type]
+            with pytest.raises(TypeError):
+                call()
+    assert not hasattr(Section, "paragraph") and not hasattr(Section, "legacy")
 
 
 def test_table_cells_escape_text_and_mark_it_language_neutral() -> None:
@@ -137,12 +133,40 @@ def test_narrowest_display_keeps_the_smallest_text_at_10_css_px() -> None:
 
 
 def test_figure_html_has_permalink_svg_png_links_and_its_sizes(figure_files: Path) -> None:
-    html = Figure("demo", T("softmax.fig_temperature")).html(figure_files)
+    caption = T("softmax.fig_temperature", classes="a, b, c")
+    html = Figure("demo", caption).html(figure_files)
     assert '<figure class="fig" id="fig-demo" style="--fig-w:576px;--fig-min:540px">' in html
     assert '<img src="demo.svg"' in html and 'href="demo.png">PNG' in html and 'href="demo.svg">SVG' in html
     assert 'href="#fig-demo"' in html and "data-tr-alt=" in html
     with pytest.raises(FileNotFoundError):
-        Figure("absent", T("softmax.fig_temperature")).html(figure_files)
+        Figure("absent", caption).html(figure_files)
+
+
+def test_figure_of_panels_shows_each_panel_sized_under_one_caption(tmp_path: Path) -> None:
+    from outlayer.plots import Panels, new_figure, save_figures
+    from outlayer.report._sections import figure_from
+
+    panels = Panels()
+    for name in ("ce", "mse-logits"):
+        fig = new_figure()
+        fig.subplots().plot([0, 1], [1, 0])
+        panels[name] = fig
+    written = save_figures({"cut": panels, "single": new_figure()}, tmp_path)
+    assert written["cut"] == "cut-ce.png" and written["cut-mse-logits_svg"] == "cut-mse-logits.svg"
+    figure = figure_from(written, "cut", T("fig.surface_3d"))
+    assert figure.panels == ("figures/cut-ce", "figures/cut-mse-logits") and figure.anchor == "fig-cut"
+    (tmp_path / "figures").mkdir()
+    for file in tmp_path.glob("*.*"):
+        file.rename(tmp_path / "figures" / file.name)
+    html = figure.html(tmp_path)
+    assert html.count("<figure") == 1 and html.count("<figcaption>") == 1 and html.count("<img") == 2
+    assert '<figure class="fig multi" id="fig-cut" style="--fig-w:442px;--fig-min:332px;--count:2">' in html
+    assert '<div class="panels" data-count="2"' in html
+    # every panel carries its own size: 4.6 in (442 px) at 10 pt text keeps 10 px down to 332 px, which
+    # fits the column of a 360 px phone (336 px)
+    assert html.count('class="fig-frame" style="--fig-w:442px;--fig-min:332px"') == 2
+    assert 'href="figures/cut-ce.svg"' in html and 'href="figures/cut-mse-logits.png"' in html
+    assert figure_from(written, "single", T("fig.surface_3d")).panels == ()
 
 
 def test_page_opens_in_the_chosen_language(figure_files: Path) -> None:

@@ -252,8 +252,10 @@ def test_default_lr_is_the_largest_swept_rate_with_monotone_plain_gd(lecture):
 
 
 def test_figures_label_their_axes_and_mark_the_start_corner():
+    from matplotlib.collections import PathCollection
     from matplotlib.figure import Figure
 
+    from outlayer.plots import Panels
     from outlayer.plots import surface as figures
 
     losses = ("ce", "mse")
@@ -265,23 +267,26 @@ def test_figures_label_their_axes_and_mark_the_start_corner():
         figures.contour_paths_figure(grids, paths, (-10.0, 10.0)),
         figures.gradient_heatmaps_figure(grids, (-10.0, 10.0)),
     ]
-    for fig in built:
-        assert isinstance(fig, Figure)
-        maps = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
-        assert len(maps) == 2
-        for ax in maps:
-            assert ax.get_xlabel().startswith("y1") and ax.get_ylabel().startswith("y2")
-        assert "start: wrong but confident" in maps[0].get_legend_handles_labels()[1]
+    for panels in built:
+        assert isinstance(panels, Panels) and list(panels) == list(losses)  # one panel per loss, in order
+        for name, fig in panels.items():
+            assert isinstance(fig, Figure)
+            (ax,) = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+            # the page's notation: logits z, 1-based, the true class's marked (t)
+            assert ax.get_xlabel() == "z₁ (t)" and ax.get_ylabel() == "z₂"
+            stars = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_sizes())
+                     and c.get_sizes()[0] > 100 and np.asarray(c.get_offsets()).shape == (1, 2)]
+            assert stars, name  # the start corner's star
     heat = built[2]
-    colour_scales = {id(image.norm) for ax in heat.axes for image in ax.collections if hasattr(image, "norm")
-                     and image.get_array() is not None and image.get_array().ndim == 2}
-    assert len(colour_scales) == 1  # the gradient heatmaps share one (logarithmic) colour scale
+    norms = {id(image.norm) for fig in heat.values() for ax in fig.axes for image in ax.images}
+    assert len(norms) == 1  # the gradient maps share one (logarithmic) colour scale
     curves = figures.probability_curves_figure({name: surface.loss_vs_probability(name) for name in losses})
-    assert curves.axes[1].get_yscale() == "log"
+    assert list(curves) == ["loss", "gradient"] and curves["gradient"].axes[0].get_yscale() == "log"
     cut = figures.margin_cut_figure({name: surface.margin_cut(name) for name in losses},
-                                    {"ce": surface.MARGIN_CLOSED_FORMS["ce"], "mse": None}, "m = y1 - y2")
-    labels = cut.axes[0].get_legend_handles_labels()[1]
-    assert labels == ["ce: " + surface.MARGIN_CLOSED_FORMS["ce"]["loss"], "mse"]
+                                    {"ce": surface.MARGIN_CLOSED_FORMS["ce"], "mse": None}, "m = z₁ − z₂")
+    labels = cut["loss"].axes[0].get_legend_handles_labels()[1]
+    assert labels == ["CE: " + surface.MARGIN_CLOSED_FORMS["ce"]["loss"], "MSE"]
+    assert cut["loss"].axes[0].get_xlabel() == "m = z₁ − z₂"
 
 
 def test_figure_functions_never_call_the_lab_or_the_core():

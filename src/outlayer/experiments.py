@@ -177,7 +177,10 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray, temperatures: Sequence[fl
 
     if len(y) == 0:
         raise ValueError("fit_temperature needs at least one sample, got none")
-    nll = [float(cross_entropy(logits / t, y)) for t in temperatures]
+    # shift by the row max first (CE is shift-invariant): huge finite logits of a run near divergence
+    # would overflow to inf when divided by a small T
+    shifted = logits - np.max(logits, axis=-1, keepdims=True)
+    nll = [float(cross_entropy(shifted / t, y)) for t in temperatures]
     return float(temperatures[int(np.nanargmin(nll))])
 
 
@@ -269,15 +272,19 @@ def _final_state(net: Network, head: OutputHead, data: Dataset) -> dict[str, Any
         reliability = reliability_bins(probabilities, data.y_test)
         if len(data.y_val):
             temperature = fit_temperature(val_out, data.y_val)  # fitted on validation, measured on test
-            scaled = head.probabilities(test_out / temperature)
+            # shifted by each row's largest logit first: dividing raw logits by a small T could overflow, and
+            # softmax and cross-entropy do not change under a shift
+            shifted_test = test_out - np.max(test_out, axis=-1, keepdims=True)
+            shifted_val = val_out - np.max(val_out, axis=-1, keepdims=True)
+            scaled = head.probabilities(shifted_test / temperature)
             calibration = {
                 "temperature": temperature,
                 "test_ece_scaled": expected_calibration_error(scaled, data.y_test),
                 "ece_before": expected_calibration_error(probabilities, data.y_test),
                 "nll_before": _finite_or_none(cross_entropy(test_out, data.y_test)),
-                "nll_after": _finite_or_none(cross_entropy(test_out / temperature, data.y_test)),
+                "nll_after": _finite_or_none(cross_entropy(shifted_test / temperature, data.y_test)),
                 "val_nll_before": _finite_or_none(cross_entropy(val_out, data.y_val)),
-                "val_nll_after": _finite_or_none(cross_entropy(val_out / temperature, data.y_val)),
+                "val_nll_after": _finite_or_none(cross_entropy(shifted_val / temperature, data.y_val)),
                 "reliability_scaled": reliability_bins(scaled, data.y_test),
             }
             calibration["ece_after"] = calibration["test_ece_scaled"]

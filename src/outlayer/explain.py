@@ -152,7 +152,11 @@ def format_explanation(result: dict[str, Any]) -> str:
     ]
     for c, gc, gm in zip(classes, result["grad_cross_entropy"], result["grad_mse"]):
         lines.append(f"   {c:>{width}}  {gc:+.6f}   {gm:+.6f}")
-    lines.append("   CE: p - one-hot.  MSE: each component carries a factor p, so it fades as softmax saturates.")
+    if temperature == 1.0:
+        lines.append("   CE: p - one-hot.  MSE: each component carries a factor p, so it fades as softmax saturates.")
+    else:  # the losses see y / T, so the chain rule divides both gradients by T
+        lines.append(f"   CE: (p - one-hot) / T, with T = {_num(temperature)}.  MSE: also divided by T, and each "
+                     "component carries a factor p, so it fades as softmax saturates.")
     verdict = "correct" if result["correct"] else f"wrong (target {result['target']})"
     lines += ["", f"6. Prediction: {result['prediction']} (argmax), {verdict}."]
     if "sigmoid" in result:

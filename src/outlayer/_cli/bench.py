@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,30 +11,55 @@ from typing import Any
 from outlayer.bench import SUITES
 from outlayer.bench._common import TABLE_COLUMNS
 
-__all__ = ["configure", "run", "run_suites"]
+__all__ = ["SUITE_DTYPES", "configure", "run", "run_suites", "validate"]
 
+#: The dtypes each suite measures (``--dtype`` offers their union; each chosen suite must take each chosen dtype).
+SUITE_DTYPES: dict[str, tuple[str, ...]] = {
+    "ce": ("float32", "bfloat16", "float64"),
+    "linear-ce": ("float32", "bfloat16", "float16", "float64"),
+    "vocab-parallel": ("float32", "bfloat16", "float64"),
+}
+_ALL_DTYPES = tuple(dict.fromkeys(d for dtypes in SUITE_DTYPES.values() for d in dtypes))
+#: More threads than this is a typo, not a benchmark.
+MAX_THREADS = 1024
 
 
 def _threads(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--threads {text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--threads {value} must be at least 1")
+        raise argparse.ArgumentTypeError(f"--threads {text[:40]!r} is not an integer") from None
+    if not 1 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"--threads {value} must be from 1 to {MAX_THREADS}")
     return value
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suite", nargs="+", choices=sorted(SUITES), default=["ce"], help="suites to run (default: ce)")
     parser.add_argument("--quick", action="store_true", help="small shapes, few repeats (a smoke run)")
+    support = "; ".join(f"{suite}: {', '.join(dtypes)}" for suite, dtypes in SUITE_DTYPES.items())
     parser.add_argument(
-        "--dtype", nargs="+", default=["float32", "bfloat16"], metavar="DTYPE",
-        help="float32, bfloat16 (default both), float64, float16 where a suite supports it",
+        "--dtype", nargs="+", default=["float32", "bfloat16"], metavar="DTYPE", choices=_ALL_DTYPES,
+        help=f"dtypes to measure (default: float32 bfloat16); each suite takes its own ({support})",
     )
-    parser.add_argument("--threads", type=_threads, default=None, help="threads for torch and the fused kernel")
-    parser.add_argument("--out", type=Path, default=None, help="folder for bench.md and bench.json")
+    parser.add_argument("--threads", type=_threads, default=None,
+                        help=f"threads for torch and the fused kernel, 1 to {MAX_THREADS}")
+    parser.add_argument("--out", default=None, metavar="DIR", help="folder for bench.md and bench.json")
     parser.add_argument("--json", action="store_true", help="print the JSON document instead of the table")
+
+
+def validate(args: argparse.Namespace) -> None:
+    """Every chosen suite takes every chosen dtype, and --out can be written: checked before any timing."""
+    from outlayer._cli import UsageError
+    from outlayer._guards import check_output_dir
+
+    for suite in dict.fromkeys(args.suite):
+        refused = [d for d in dict.fromkeys(args.dtype) if d not in SUITE_DTYPES[suite]]
+        if refused:
+            raise UsageError(f"--dtype {refused[0]} is not measured by suite {suite} (it takes "
+                             f"{', '.join(SUITE_DTYPES[suite])}); drop it or choose another --suite")
+    if args.out is not None:
+        check_output_dir(args.out, "--out")
 
 
 def run_suites(
@@ -80,12 +104,14 @@ def _markdown(rows: list[dict[str, Any]], machine: dict[str, Any], skipped: list
 
 
 def run(args: argparse.Namespace) -> int:
-    from outlayer._io import atomic_write_json, atomic_write_text
+    from outlayer._cli import start_work
+    from outlayer._io import atomic_write_json, atomic_write_text, json_dumps
     from outlayer.bench._common import machine_info
 
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"--out {str(args.out)!r} exists and is not a folder")
-    rows, skipped = run_suites(list(args.suite), quick=args.quick, dtypes=list(args.dtype), threads=args.threads)
+    validate(args)
+    start_work()
+    suites, dtypes = list(dict.fromkeys(args.suite)), list(dict.fromkeys(args.dtype))
+    rows, skipped = run_suites(suites, quick=args.quick, dtypes=dtypes, threads=args.threads)
     for line in skipped:
         print(line, file=sys.stderr)
     machine = machine_info()
@@ -94,10 +120,10 @@ def run(args: argparse.Namespace) -> int:
     document = {"machine": machine, "rows": rows, "skipped": skipped, "quick": bool(args.quick)}
     markdown = _markdown(rows, machine, skipped)
     if args.out is not None:
-        atomic_write_text(args.out / "bench.md", markdown)
-        atomic_write_json(args.out / "bench.json", document)
+        atomic_write_text(Path(args.out) / "bench.md", markdown)
+        atomic_write_json(Path(args.out) / "bench.json", document)
     if args.json:
-        print(json.dumps(document, indent=2, sort_keys=True, allow_nan=False))
+        print(json_dumps(document, indent=2, sort_keys=True))
     else:
         print(markdown, end="")
     return 0

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import time
+from typing import Any
 
 from outlayer._cli import positive_int
-from outlayer._cli._lab import add_common, config_from, emit
+from outlayer._cli._lab import add_common, config_from, execute, guard_training
 
 __all__ = ["configure", "run"]
 
@@ -31,8 +31,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from outlayer.lab import calibration
 
-    started = time.perf_counter()
     config = config_from(calibration.CalibrationConfig, args, {
         "losses": tuple(args.losses) if args.losses else None, "optimizer": args.optimizer, "dataset": args.dataset,
         "confident": False if args.no_confident else None, "noise_resamples": args.noise_resamples})
-    return emit(calibration.run(config, out_dir=args.out), args, calibration.summary_lines, started)
+    def guard(data: Any) -> None:
+        runs = (len(config.losses) + (2 if config.confident else 0)) * config.seeds
+        guard_training(n_features=data.n_features, n_outputs=data.n_classes, n_samples=len(data.y_train),
+                       optimizers=(config.optimizer,), epochs=config.epochs, runs=runs)
+
+    return execute(args, config, calibration.run, calibration.summary_lines, dataset=config.dataset, guard=guard)

@@ -7,14 +7,18 @@ returns); ``--out DIR`` also writes per-epoch records (JSON + CSV) and the figur
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from typing import Any
 
-from outlayer._cli import positive_float, positive_int
+from outlayer._cli import (UsageError, check_label_column, float_in, logit_float, non_negative_int, positive_float, positive_int,
+                           start_work)
 
-__all__ = ["configure", "format_summary", "run"]
+__all__ = ["configure", "format_summary", "run", "validate"]
+
+#: The argument type of each loss option of the catalogue (:mod:`outlayer.catalogue`): each names its flag.
+_OPTION_TYPES = {"label_smoothing": float_in(0.0, 1.0), "true_class_weight": positive_float,
+                 "true_class_target": logit_float}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -47,17 +51,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="hidden layer widths (default: one layer of 64)")
     parser.add_argument("--activation", default=defaults.activation, choices=choices["activation"])
     parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size)
-    parser.add_argument("--target-accuracy", type=float, default=defaults.target_accuracy,
-                        help=f"report the first epoch reaching this test accuracy (default {defaults.target_accuracy:g})")
+    parser.add_argument("--target-accuracy", type=float_in(0.0, 1.0, low_open=True), default=defaults.target_accuracy,
+                        help=f"report the first epoch reaching this test accuracy, in (0, 1] (default {defaults.target_accuracy:g})")
     parser.add_argument("--split-seeds", action=argparse.BooleanOptionalAction, default=defaults.split_seeds,
                         help="each seed also draws its own train/validation/test split (seed s: split "
                              "--split-seed + s); --no-split-seeds keeps one split (default: on)")
-    parser.add_argument("--split-seed", type=int, default=defaults.split_seed,
-                        help="seed of the train/validation/test split (the first one, with --split-seeds)")
+    parser.add_argument("--split-seed", type=non_negative_int, default=defaults.split_seed,
+                        help="seed of the train/validation/test split (the first one, with --split-seeds), an integer >= 0 "
+                             f"(default {defaults.split_seed})")
     options = {option.name: (loss, option) for loss, entry in CATALOGUE.items() for option in entry.options}
     for name, (loss, option) in options.items():
-        kind = positive_float if name == "true_class_weight" else float
-        parser.add_argument(option.flag, dest=name, type=kind, default=None,
+        parser.add_argument(option.flag, dest=name, type=_OPTION_TYPES[name], default=None,
                             help=f"{loss}: {option.help} (default {option.default:g})")
     parser.add_argument("--quick", action="store_true",
                         help=f"small settings for a smoke test: {CompareConfig.QUICK['seeds']} seeds, "
@@ -73,18 +77,43 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
 
 
+def _number(value: float, digits: int) -> str:
+    """Fixed point for ordinary values; 3 significant digits beyond 1e6 (a blown-up NLL is not 300 digits)."""
+    return f"{value:.{digits}f}" if abs(value) < 1e6 else f"{value:.3g}"
+
+
 def _cell(stats: dict[str, Any], digits: int = 3) -> str:
     if stats["mean"] is None:
         return "-"
-    text = f"{stats['mean']:.{digits}f}"
+    text = _number(stats["mean"], digits)
     if stats["ci95"] is not None:
-        text += f" [{stats['ci95'][0]:.{digits}f}, {stats['ci95'][1]:.{digits}f}]"
+        text += f" [{_number(stats['ci95'][0], digits)}, {_number(stats['ci95'][1], digits)}]"
     return text
 
 
 def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+
+
+#: A mean test NLL above this means the network gives the true class a probability below e^-100:
+#: near-certain wrong answers, the mark of weights that blew up without overflowing.
+_BLOWN_UP_NLL = 100.0
+
+
+def _divergence_lines(result: dict[str, Any]) -> list[str]:
+    """One line per loss whose runs diverged (weights overflowed) or blew up (astronomical NLL)."""
+    lines = []
+    for loss, entry in result["summary"].items():
+        runs = entry["epochs_to_target"]["runs"]
+        if entry.get("diverged"):
+            lines.append(f"{loss}: {entry['diverged']} of {runs} runs diverged at lr {entry['lr']:g} (the weights "
+                         "overflowed); the table leaves them out: try a smaller --lr")
+        nll = entry["test_nll"]["mean"]
+        if nll is not None and nll > _BLOWN_UP_NLL:
+            lines.append(f"{loss}: test NLL {nll:.3g} means near-certain wrong answers: the weights blew up at "
+                         f"lr {entry['lr']:g}; try a smaller --lr")
+    return lines
 
 
 def format_summary(result: dict[str, Any], elapsed: float | None = None) -> str:
@@ -122,6 +151,7 @@ def format_summary(result: dict[str, Any], elapsed: float | None = None) -> str:
                              + (f" ({boot[0]:.3f}, {boot[1]:.3f})" if boot else ""))
             rows.append((name, *cells))
         lines.extend(_aligned(rows))
+    lines += _divergence_lines(result)
     if result.get("tuning"):
         tuning = result["tuning"]
         seeds = ", ".join(map(str, tuning["procedure"]["tuning_seeds"]))
@@ -140,22 +170,23 @@ def format_summary(result: dict[str, Any], elapsed: float | None = None) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.pretrain is not None:
-        from outlayer._cli import pretrain
+def validate(args: argparse.Namespace) -> dict[str, Any]:
+    """Check every option and load the dataset before any training; return compare's arguments.
 
-        return pretrain.run(args)
+    The dataset is loaded here once (a bad file fails in one line, naming what to fix) so that the
+    network's memory can be estimated from its shape and refused beyond the limit; compare() then
+    loads each seed's own split (``--split-seeds``) by name.
+    """
+    from outlayer import _guards
     from outlayer.catalogue import CATALOGUE
-    from outlayer.cli import UsageError
-    from outlayer.config import CompareConfig
-    from outlayer.experiments import compare
+    from outlayer.config import LR_GRID, CompareConfig
+    from outlayer.data import load_dataset_for
 
     seeds, epochs = ((CompareConfig.QUICK["seeds"], CompareConfig.QUICK["epochs"]) if args.quick
                      else (args.seeds, args.epochs))
-    if not 0.0 < args.target_accuracy <= 1.0:
-        raise UsageError(f"--target-accuracy must lie in (0, 1], got {args.target_accuracy}")
-    if args.lr is not None and len(args.lr) not in (1, len(args.losses)):
-        raise UsageError(f"--lr takes one value or one per loss ({len(args.losses)}), got {len(args.lr)}")
+    losses = tuple(dict.fromkeys(args.losses))
+    if args.lr is not None and len(args.lr) not in (1, len(losses)):
+        raise UsageError(f"--lr takes one value or one per loss ({len(losses)}), got {len(args.lr)}")
     if args.lr is not None and args.tune_lr:
         raise UsageError("--lr and --tune-lr exclude each other: give learning rates or tune them")
     options: dict[str, Any] = {"hidden": tuple(args.hidden), "activation": args.activation,
@@ -166,17 +197,39 @@ def run(args: argparse.Namespace) -> int:
         for option in entry.options:
             value = getattr(args, option.name)
             if value is not None:
-                if loss not in args.losses:
+                if loss not in losses:
                     raise UsageError(f"{option.flag} applies to {loss}, which is not in --losses")
                 options[option.name] = value
-    start = time.perf_counter()
+    if args.out is not None:
+        _guards.check_output_dir(args.out, "--out")
+    check_label_column(args.dataset, args.label_column)
+    data = load_dataset_for(("--dataset", "--label-column"), args.dataset, label_column=args.label_column,
+                            split_seed=args.split_seed)
+    runs = len(losses) * (seeds + (len(LR_GRID[args.optimizer]) if args.tune_lr else 0))
+    _guards.check_network(n_features=data.n_features, hidden=args.hidden, n_outputs=max(data.n_classes, 1),
+                          n_samples=len(data.y_train), batch_size=args.batch_size, optimizer=args.optimizer,
+                          epochs=epochs, runs=runs,
+                          names={"hidden": "--hidden", "batch_size": "--batch-size", "epochs": "--epochs"})
     lr = None if args.lr is None else (args.lr[0] if len(args.lr) == 1 else tuple(args.lr))
-    result = compare(args.dataset, tuple(args.losses), init=args.init, optimizer=args.optimizer, seeds=seeds,
-                     epochs=epochs, lr=lr, tune_lr=args.tune_lr, out_dir=args.out,
-                     progress=not args.no_progress, **options)
+    return {"dataset": args.dataset, "losses": losses, "init": args.init, "optimizer": args.optimizer,
+            "seeds": seeds, "epochs": epochs, "lr": lr, "tune_lr": args.tune_lr, "out_dir": args.out, **options}
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.pretrain is not None:  # Golik et al.: the lab's CE-then-MSE experiment (outlayer.lab.pretrain)
+        from outlayer._cli import pretrain
+
+        return pretrain.run(args)
+    from outlayer._io import json_dumps
+    from outlayer.experiments import compare
+
+    options = validate(args)
+    start_work()
+    start = time.perf_counter()
+    result = compare(options.pop("dataset"), progress=not args.no_progress, **options)
     elapsed = time.perf_counter() - start
     if args.json:
-        sys.stdout.write(json.dumps(result, allow_nan=False) + "\n")
+        sys.stdout.write(json_dumps(result) + "\n")
     else:
         sys.stdout.write(format_summary(result, elapsed) + "\n")
     return 0

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import time
+from typing import Any
 
 from outlayer._cli import positive_float, positive_int
-from outlayer._cli._lab import add_common, config_from, emit
+from outlayer._cli._lab import add_common, config_from, execute, guard_training
 
 __all__ = ["configure", "run"]
 
@@ -32,9 +32,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from outlayer.lab import many_classes
 
-    started = time.perf_counter()
     config = config_from(many_classes.ManyClassesConfig, args, {
         "variants": tuple(args.variants) if args.variants else None,
         "optimizers": tuple(args.optimizer) if args.optimizer else None,
         "n_classes": args.classes, "per_class": args.per_class, "spread": args.spread})
-    return emit(many_classes.run(config, out_dir=args.out), args, many_classes.summary_lines, started)
+    def guard(_: Any) -> None:
+        from outlayer import _guards
+
+        samples = config.n_classes * config.per_class
+        _guards.check_dataset(samples * config.n_features, f"a synthetic task of {samples} x {config.n_features} values",
+                              "--classes or --per-class")
+        guard_training(n_features=config.n_features, n_outputs=config.n_classes, n_samples=samples,
+                       optimizers=config.optimizers, epochs=config.epochs,
+                       runs=len(config.variants) * len(config.optimizers) * config.seeds)
+
+    return execute(args, config, many_classes.run, many_classes.summary_lines, guard=guard)

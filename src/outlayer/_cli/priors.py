@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import time
+from typing import Any
 
 from outlayer._cli import positive_float
-from outlayer._cli._lab import add_common, config_from, emit
+from outlayer._cli._lab import add_common, config_from, execute, guard_training
 
 __all__ = ["configure", "run"]
 
@@ -27,7 +27,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from outlayer.lab import priors
 
-    started = time.perf_counter()
     config = config_from(priors.PriorsConfig, args, {"ratio": args.ratio, "tolerance": args.tolerance,
                                                      "optimizer": args.optimizer})
-    return emit(priors.run(config, out_dir=args.out), args, priors.summary_lines, started)
+    def guard(_: Any) -> None:  # digits: 64 features, 10 classes, at most its 1078 training samples
+        guard_training(n_features=64, n_outputs=10, n_samples=1078, optimizers=(config.optimizer,),
+                       epochs=config.epochs, runs=len(priors.LOSSES) * config.seeds)
+
+    return execute(args, config, priors.run, priors.summary_lines, guard=guard)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import time
+from typing import Any
 
 from outlayer._cli import positive_float
-from outlayer._cli._lab import add_common, config_from, emit
+from outlayer._cli._lab import add_common, config_from, execute, guard_training
 
 __all__ = ["configure", "run"]
 
@@ -34,10 +34,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from outlayer.lab import sweep
 
-    started = time.perf_counter()
     config = config_from(sweep.SweepConfig, args, {
         "logit_stds": tuple(args.logit_std) if args.logit_std else None,
         "losses": tuple(args.losses) if args.losses else None,
         "optimizers": tuple(args.optimizer) if args.optimizer else None,
         "dataset": args.dataset, "lr": args.lr, "tune_lr": args.tune_lr or None})
-    return emit(sweep.run(config, out_dir=args.out), args, sweep.summary_lines, started)
+    def guard(data: Any) -> None:
+        guard_training(n_features=data.n_features, n_outputs=data.n_classes, n_samples=len(data.y_train),
+                       optimizers=config.optimizers, epochs=config.epochs,
+                       runs=len(config.logit_stds) * len(config.losses) * len(config.optimizers) * config.seeds)
+
+    return execute(args, config, sweep.run, sweep.summary_lines, dataset=config.dataset, guard=guard)

@@ -15,8 +15,24 @@ from outlayer.stats import mean_ci95, paired_difference
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["check_out_dir", "finite", "jsonable", "lecture_corner_p_target", "paired_by_seed", "quantiles", "seed_list",
+__all__ = ["MAX_EPOCHS", "MAX_SEEDS", "bounded", "check_out_dir", "finite", "jsonable", "lecture_corner_p_target", "paired_by_seed", "quantiles", "seed_list",
            "statistic", "write_result"]
+
+
+#: Upper bounds of the experiments' seeds and epochs: a typo must not start a year-long run (or
+#: build a list of 10^12 seeds) before anything else is checked.
+MAX_SEEDS = 10_000
+MAX_EPOCHS = 100_000
+
+
+def bounded(name: str, value: Any, low: int, high: int) -> int:
+    """An integer in [low, high], else a one-line ValueError naming it (the lab's ``_checks.integer`` first)."""
+    from outlayer import _checks as check
+
+    number = check.integer(name, value, low=low)
+    if number > high:
+        raise ValueError(f"{name} must be at most {high}, got {value!r}")
+    return number
 
 
 def finite(value: Any) -> float | None:
@@ -78,9 +94,9 @@ def check_out_dir(out_dir: str | os.PathLike[str] | None) -> Path | None:
     """The output folder, refused before any work when it cannot be written (one-line ValueError)."""
     if out_dir is None:
         return None
-    from outlayer.neuron import _check_out_dir
+    from outlayer import _guards
 
-    return _check_out_dir(out_dir)
+    return _guards.check_output_dir(out_dir, "--out")
 
 
 def write_result(result: dict[str, Any], out: Path, prefix: str,

@@ -36,7 +36,7 @@ from outlayer.config import CompareConfig
 from outlayer.lab import _common
 from outlayer.optim import OPTIMIZER_NAMES
 
-__all__ = ["CalibrationConfig", "SOURCES", "cell_report", "ece_noise_floor", "run", "summary_lines"]
+__all__ = ["SOURCES", "CalibrationConfig", "cell_report", "ece_noise_floor", "run", "summary_lines"]
 
 SOURCES = {
     "guo2017": {"title": "Guo, Pleiss, Sun, Weinberger (2017), On Calibration of Modern Neural Networks",
@@ -70,10 +70,11 @@ class CalibrationConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "losses", check.names("losses", "loss", self.losses, PLANE_LOSSES))
         check.choice("optimizer", self.optimizer, OPTIMIZER_NAMES)
-        object.__setattr__(self, "seeds", check.integer("seeds", self.seeds, low=1))
+        object.__setattr__(self, "seeds", _common.bounded("seeds", self.seeds, 1, _common.MAX_SEEDS))
         object.__setattr__(self, "first_seed", check.integer("first_seed", self.first_seed, low=0))
-        object.__setattr__(self, "epochs", check.integer("epochs", self.epochs, low=1))
-        object.__setattr__(self, "noise_resamples", check.integer("noise_resamples", self.noise_resamples, low=10))
+        object.__setattr__(self, "epochs", _common.bounded("epochs", self.epochs, 1, _common.MAX_EPOCHS))
+        object.__setattr__(self, "noise_resamples", _common.bounded("noise_resamples", self.noise_resamples, 10,
+                                                                     1_000_000))
         object.__setattr__(self, "noise_seed", check.integer("noise_seed", self.noise_seed, low=0))
         object.__setattr__(self, "confident", bool(self.confident))
         CompareConfig(dataset=self.dataset, losses=self.losses, optimizer=self.optimizer, seeds=self.seeds,

@@ -104,9 +104,9 @@ class ManyClassesConfig:
         object.__setattr__(self, "n_features", check.integer("n_features", self.n_features, low=1))
         object.__setattr__(self, "spread", check.positive("spread", self.spread))
         object.__setattr__(self, "data_seed", check.integer("data_seed", self.data_seed, low=0))
-        object.__setattr__(self, "seeds", check.integer("seeds", self.seeds, low=1))
+        object.__setattr__(self, "seeds", _common.bounded("seeds", self.seeds, 1, _common.MAX_SEEDS))
         object.__setattr__(self, "first_seed", check.integer("first_seed", self.first_seed, low=0))
-        object.__setattr__(self, "epochs", check.integer("epochs", self.epochs, low=1))
+        object.__setattr__(self, "epochs", _common.bounded("epochs", self.epochs, 1, _common.MAX_EPOCHS))
         for optimizer in self.optimizers:
             for variant in self.variants:
                 self.compare_config(variant, optimizer)

@@ -33,7 +33,7 @@ from outlayer.lab import _common
 from outlayer.nets import INITS
 from outlayer.optim import OPTIMIZER_NAMES
 
-__all__ = ["ARMS", "PretrainConfig", "SOURCE", "run", "summary_lines", "tuning_tasks"]
+__all__ = ["ARMS", "SOURCE", "PretrainConfig", "run", "summary_lines", "tuning_tasks"]
 
 SOURCE = {"title": "Golik, Doetsch, Ney (2013), Cross-entropy vs. squared error training: a theoretical and "
                    "experimental comparison", "url": "https://www.isca-speech.org/archive/interspeech_2013/i13_1756.html"}
@@ -73,9 +73,9 @@ class PretrainConfig:
         object.__setattr__(self, "losses", losses)
         check.choice("init", self.init, INITS)
         check.choice("optimizer", self.optimizer, OPTIMIZER_NAMES)
-        object.__setattr__(self, "seeds", check.integer("seeds", self.seeds, low=1))
+        object.__setattr__(self, "seeds", _common.bounded("seeds", self.seeds, 1, _common.MAX_SEEDS))
         object.__setattr__(self, "first_seed", check.integer("first_seed", self.first_seed, low=0))
-        object.__setattr__(self, "epochs", check.integer("epochs", self.epochs, low=2))
+        object.__setattr__(self, "epochs", _common.bounded("epochs", self.epochs, 2, _common.MAX_EPOCHS))
         object.__setattr__(self, "pretrain_epochs", check.integer("pretrain epochs", self.pretrain_epochs, low=1))
         if self.pretrain_epochs >= self.epochs:
             raise ValueError(f"pretrain epochs must be fewer than the {self.epochs} epochs in all, got "

@@ -42,8 +42,16 @@ from outlayer.config import CompareConfig
 from outlayer.lab import _common
 from outlayer.optim import OPTIMIZER_NAMES
 
-__all__ = ["LOSSES", "PriorsConfig", "SOURCE", "gradient_at_prior", "imbalanced_digits", "run", "summary_lines",
-           "tuning_tasks"]
+__all__ = [
+    "LOSSES",
+    "SOURCE",
+    "PriorsConfig",
+    "gradient_at_prior",
+    "imbalanced_digits",
+    "run",
+    "summary_lines",
+    "tuning_tasks",
+]
 
 SOURCE = {"title": "Geoffrey Hinton, CSC321 lecture notes (Toronto), lecture 10",
           "url": "http://www.cs.toronto.edu/~hinton/csc321/notes/lec10_files/slide0025.htm"}
@@ -75,9 +83,9 @@ class PriorsConfig:
         object.__setattr__(self, "tolerance", check.probability("tolerance", self.tolerance))
         object.__setattr__(self, "learned", check.probability("learned", self.learned))
         check.choice("optimizer", self.optimizer, OPTIMIZER_NAMES)
-        object.__setattr__(self, "seeds", check.integer("seeds", self.seeds, low=1))
+        object.__setattr__(self, "seeds", _common.bounded("seeds", self.seeds, 1, _common.MAX_SEEDS))
         object.__setattr__(self, "first_seed", check.integer("first_seed", self.first_seed, low=0))
-        object.__setattr__(self, "epochs", check.integer("epochs", self.epochs, low=1))
+        object.__setattr__(self, "epochs", _common.bounded("epochs", self.epochs, 1, _common.MAX_EPOCHS))
         object.__setattr__(self, "subsample_seed", check.integer("subsample_seed", self.subsample_seed, low=0))
         self.compare_config()
 
@@ -194,7 +202,7 @@ def _trajectory(config: PriorsConfig, loss: str, seed: int, lr: float) -> dict[s
     return {
         "loss": loss, "seed": int(seed), "lr": float(lr), "diverged": diverged,
         "steps": int(own.shape[0] - 1), "steps_per_epoch": int(-(-len(data.y_train) // settings.batch_size)),
-        "prior": prior.tolist(), "n_train": int(len(data.y_train)),
+        "prior": prior.tolist(), "n_train": len(data.y_train),
         "class_counts": np.bincount(data.y_train, minlength=k).tolist(),
         "mean_output": np.array(mean_output).T, "own_output": own.T,  # (classes, steps + 1); run() averages them
         "steps_at_prior": at_prior.sum(axis=0).astype(int).tolist(),

@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -75,9 +75,9 @@ class SweepConfig:
         object.__setattr__(self, "losses", check.names("losses", "loss", self.losses, PLANE_LOSSES))
         object.__setattr__(self, "optimizers", check.names("optimizers", "optimizer", self.optimizers,
                                                            OPTIMIZER_NAMES))
-        object.__setattr__(self, "seeds", check.integer("seeds", self.seeds, low=1))
+        object.__setattr__(self, "seeds", _common.bounded("seeds", self.seeds, 1, _common.MAX_SEEDS))
         object.__setattr__(self, "first_seed", check.integer("first_seed", self.first_seed, low=0))
-        object.__setattr__(self, "epochs", check.integer("epochs", self.epochs, low=1))
+        object.__setattr__(self, "epochs", _common.bounded("epochs", self.epochs, 1, _common.MAX_EPOCHS))
         if self.lr is not None:
             object.__setattr__(self, "lr", check.positive("lr", self.lr))
             if self.tune_lr:

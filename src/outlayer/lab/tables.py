@@ -16,7 +16,7 @@ from typing import Any
 __all__ = ["README_RUNS", "blocks", "compute", "read_blocks", "replace_blocks"]
 
 _MARKER = re.compile(r"<!-- lab-experiment (?P<name>[a-z-]+) -->\n(?P<body>.*?)<!-- /lab-experiment (?P=name) -->",
-                     re.S)
+                     re.DOTALL)
 
 
 def _sweep() -> dict[str, Any]:

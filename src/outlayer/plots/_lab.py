@@ -1,54 +1,47 @@
-"""Conventions shared by the figures of the lab's experiments (:mod:`outlayer.lab`).
+"""What the figures of the lab's experiments (:mod:`outlayer.lab`) share, on top of :mod:`outlayer.plots`.
 
-The figures go on a bilingual page, so their text is language-neutral: symbols, numbers, loss
-and optimiser names as the command line spells them (ce, mse, sgd, adam); the page's captions
-say the rest in both languages. Sizes follow :mod:`outlayer.plots.neuron`: at :data:`WIDTH`
-inches shown ~700 px wide, :data:`MIN_FONT_PT` is >= 10 px. Legends sit outside the axes;
-annotations are :data:`ANNOTATION` or :data:`GUIDE`, never a data colour.
+The conventions are :mod:`outlayer.plots`' own: phone-sized panels (:class:`~outlayer.plots.Panels`,
+:data:`~outlayer.plots.PANEL_WIDTH`, no text under :data:`~outlayer.plots.TEXT_PT`), language-neutral
+labels (symbols, numbers, :data:`~outlayer.plots.FIGURE_NAMES`, optimiser names), legends below the
+axes, annotations in :data:`~outlayer.plots.ANNOTATION_COLOR` and reference lines in
+:data:`~outlayer.plots.REFERENCE_COLOR`. Here: the colours and names of what is not a catalogue
+loss (a pretrained arm, a rescaled square loss) and error bars from the lab's statistics.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from outlayer.plots import LOSS_COLORS
-from outlayer.plots.neuron import MIN_FONT_PT, WIDTH
+from outlayer.plots import LOSS_COLORS, figure_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
-__all__ = ["ANNOTATION", "EXTRA_COLORS", "GUIDE", "MIN_FONT_PT", "OPTIMIZER_STYLES", "WIDTH", "interval_bars",
-           "legend_below", "loss_color", "style_axes"]
+__all__ = ["EXTRA_COLORS", "OPTIMIZER_STYLES", "display_name", "interval_bars", "loss_color"]
 
-ANNOTATION = "#222222"
-GUIDE = "#8c8c8c"
-#: Line style per optimiser (colour is the loss's).
+#: Line style per optimiser (the colour is the loss's).
 OPTIMIZER_STYLES: dict[str, str] = {"sgd": "-", "momentum": ":", "adam": "--"}
-#: Colours for what is not a catalogue loss (a pretrained arm, a rescaled square loss).
-EXTRA_COLORS: dict[str, str] = {"ce→mse": "#9467bd", "ce→mse-logits": "#9467bd", "ce→ce-smooth": "#9467bd",
-                                "mse-logits k=1 M=15": "#8c564b", "mse-logits k=15 M=30": "#e377c2"}
+#: Colours of what is not a catalogue loss.
+EXTRA_COLORS: dict[str, str] = {"pretrained": "#9467bd", "mse-logits k=1 M=15": "#8c564b",
+                                "mse-logits k=15 M=30": "#e377c2"}
 
 
 def loss_color(name: str) -> str:
-    """The catalogue's colour of a loss, else :data:`EXTRA_COLORS`, else grey-blue."""
+    """The catalogue's colour of a loss, else :data:`EXTRA_COLORS` (by name), else a teal."""
     return LOSS_COLORS.get(name) or EXTRA_COLORS.get(name) or "#17becf"
 
 
-def style_axes(ax: Axes) -> None:
-    """A light grid and tick labels at the page's smallest readable size or above."""
-    ax.grid(alpha=0.3)
-    ax.tick_params(labelsize=MIN_FONT_PT + 1)
+def display_name(name: str) -> str:
+    """A loss or variant as figures write it: CE, MSE, MSE(z), "MSE(z) k=15 M=30", "CE→MSE"."""
+    if "→" in name:
+        return "→".join(display_name(part) for part in name.split("→"))
+    loss, _, rest = name.partition(" ")
+    return f"{figure_name(loss)} {rest}".strip()
 
 
-def legend_below(fig: Figure, handles: Sequence[Any], labels: Sequence[str], ncol: int) -> None:
-    """One legend for the whole figure, below every axes (constrained layout makes room)."""
-    fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize=MIN_FONT_PT + 1, frameon=False)
-
-
-def interval_bars(ax: Axes, x: Sequence[float], stats: Sequence[dict[str, Any]], **style: Any) -> Any:
-    """Means with their 95 % intervals as error bars; missing means are skipped."""
+def interval_bars(ax: Axes, x: Sequence[float], stats: Sequence[Mapping[str, Any]], **style: Any) -> Any:
+    """Means with their 95 % intervals (``ci95`` or ``t_ci95``) as error bars; missing means are skipped."""
     import numpy as np
 
     points = [(xi, s["mean"], s.get("ci95") or s.get("t_ci95")) for xi, s in zip(x, stats) if s["mean"] is not None]

@@ -1,27 +1,28 @@
 """The plateau at the class priors (:mod:`outlayer.lab.priors`), drawn from its JSON-able result.
 
-Columns: CE, MSE. Top row: the mean output per class (mean of p_c over all training samples)
-after every step, with each class's prior pi_c as a dotted line of the class's colour. Bottom
-row: the output on each class's own samples (mean of p_c over the samples of class c, log axis)
-with the priors dotted and the tolerance band of the "at its prior" definition around the
-rarest class's prior; a class that lingers at its prior stays on its dotted line. Class colours
-run from dark (frequent) to light (rare). The x axis is in epochs (a step is 1/steps-per-epoch).
+Four panels, per loss (CE, MSE): ``<loss>-mean``, the mean output per class over all training
+samples p̄(c) after every step, with each class's prior π_c as a dotted line of the class's
+colour; ``<loss>-own``, the output on each class's own samples p̄(c | y = c) (log axis), with the
+priors dotted, the rarest class's prior ± the tolerance as a grey band and the "learned"
+threshold as a reference line. A class that lingers at its prior stays on its dotted line. Class
+colours run from dark (frequent) to light (rare); the x axis is in epochs (a step is 1/steps-per-epoch).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from outlayer.plots import new_figure
-from outlayer.plots._lab import GUIDE, MIN_FONT_PT, WIDTH, legend_below, style_axes
+from outlayer.plots import PANEL_WIDTH, REFERENCE_COLOR, Panels, figure_name, legend_below, log_axis, new_figure, styled
 
-if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.figure import Figure
+__all__ = ["MAX_POINTS", "PANELS", "class_colors", "outputs_figure"]
 
-__all__ = ["class_colors", "outputs_figure"]
+#: The panels, in reading order: loss x (mean output per class, each class's own output).
+PANELS: tuple[str, ...] = ("ce-mean", "ce-own", "mse-mean", "mse-own")
+#: Points per curve after the first epoch (each curve has one per step: 241 for 20 epochs of digits).
+MAX_POINTS = 100
 
 
 def class_colors(k: int) -> list[str]:
@@ -33,43 +34,56 @@ def class_colors(k: int) -> list[str]:
     return [to_hex(cmap(v)) for v in np.linspace(0.0, 0.85, k)]
 
 
-def outputs_figure(result: Mapping[str, Any]) -> Figure:
-    """Mean output per class against the priors, and each class's own output, over training."""
+@styled
+def outputs_figure(result: Mapping[str, Any], panels: tuple[str, ...] = PANELS) -> Panels:
+    """Mean output per class against the priors, and each class's own output, over training
+    (``panels``: which of :data:`PANELS`, in that order; the first "mean" panel carries the legend)."""
+    from matplotlib.ticker import NullLocator
+
     setup = result["setup"]
     prior = np.asarray(setup["prior_mean"], dtype=float)
     k = prior.size
     colors = class_colors(k)
     per_epoch = float(setup["steps_per_epoch"])
-    fig = new_figure(WIDTH, 6.4)
-    axes = fig.subplots(2, 2, sharex=True)
-    handles = []
-    for column, loss in enumerate(("ce", "mse")):
+    steps = len(result["losses"]["ce"]["curves"]["mean_output"][0]) if result["losses"]["ce"]["curves"]["mean_output"] else 1
+    # every step of the first epoch (where the outputs move fast), then at most MAX_POINTS in all: the files stay small
+    shown = np.unique(np.concatenate([np.arange(min(steps, int(per_epoch) + 1)),
+                                      np.linspace(0, steps - 1, min(steps, MAX_POINTS)).round().astype(int)]))
+    unknown = sorted(set(panels) - set(PANELS))
+    if unknown:
+        raise ValueError(f"unknown panel {unknown[0]!r}; choose from {', '.join(PANELS)}")
+    legend_on = next((name for name in panels if name.endswith("-mean")), None)
+    drawn = Panels()
+    for panel in panels:
+        loss, name = panel.split("-")
+        key = {"mean": "mean_output", "own": "own_output"}[name]
         curves = result["losses"][loss]["curves"]
-        top, bottom = axes[0, column], axes[1, column]
-        top.set_title(f"{loss}", fontsize=MIN_FONT_PT + 2)
-        for key, ax in (("mean_output", top), ("own_output", bottom)):
-            values = curves[key]
-            if values is None:
-                continue
+        fig = new_figure(PANEL_WIDTH, 4.2 if panel == legend_on else 3.3)
+        ax = fig.subplots()
+        values = curves[key]
+        if values is not None:
             for c in range(k):
-                series = np.asarray(values[c], dtype=float)
-                t = np.arange(series.size) / per_epoch
-                (line,) = ax.plot(t, series, "-", color=colors[c], linewidth=1.3)
+                series = np.asarray(values[c], dtype=float)[shown]
+                ax.plot(shown / per_epoch, series, "-", color=colors[c], linewidth=1.3,
+                        label=f"{c}: π = {prior[c]:.3f}")
                 ax.axhline(prior[c], color=colors[c], linestyle=":", linewidth=0.9)
-                if key == "mean_output" and column == 0:
-                    handles.append(line)
-        tolerance = setup["tolerance"]
-        rare = prior.min()
-        bottom.axhspan(max(rare - tolerance, 1e-4), rare + tolerance, color="#e6e6e6", zorder=0, linewidth=0)
-        bottom.axhline(setup["learned"], color=GUIDE, linestyle="--", linewidth=1.0)
-        bottom.set_yscale("log")
-        bottom.set_ylim(1e-3, 1.2)
-        top.set_ylim(0.0, max(0.5, float(prior.max()) * 1.6))
-        bottom.set_xlabel("t")
-        style_axes(top)
-        style_axes(bottom)
-    axes[0, 0].set_ylabel(r"$\overline{p_c}$")
-    axes[1, 0].set_ylabel(r"$\overline{p_c}\;|\;y = c$")
-    labels = [f"{c}: π = {prior[c]:.3f}" for c in range(k)]
-    legend_below(fig, handles, labels, ncol=5)
-    return fig
+        if key == "own_output":
+            rare = prior.min()
+            ax.axhspan(max(rare - setup["tolerance"], 1e-4), rare + setup["tolerance"], color="#e6e6e6", zorder=0,
+                       linewidth=0)
+            ax.axhline(setup["learned"], color=REFERENCE_COLOR, linestyle="--", linewidth=1.0)
+            ax.set_yscale("log")
+            ax.set_ylim(1e-3, 1.2)
+            log_axis(ax.yaxis, numticks=4)
+            ax.yaxis.set_minor_locator(NullLocator())  # no minor ticks: smaller files, nothing lost
+            ax.set_ylabel("p̄(c | y = c)")
+        else:
+            ax.set_ylim(0.0, max(0.5, float(prior.max()) * 1.6))
+            ax.set_ylabel("p̄(c)")
+        ax.set_title(figure_name(loss))
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        if panel == legend_on:
+            legend_below(fig, ax, ncols=3)
+        drawn[panel] = fig
+    return drawn

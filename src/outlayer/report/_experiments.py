@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from outlayer.report._i18n import Joined, Msg, T
 from outlayer.report._markup import Markup, attrs
-from outlayer.report._page import Figure, Numbers, Section, data_table
+from outlayer.report._page import Figure, Numbers, Section
 
 __all__ = ["EXPERIMENT_JOBS", "REPORT_SETTINGS", "add_experiments", "experiment_jobs", "run_lab_job"]
 
@@ -43,14 +42,18 @@ REPORT_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     "priors": {"default": {"seeds": 5}, "quick": {"seeds": 2, "epochs": 3}},
 }
 
-#: job name -> (module, config class, figures {stem: (plots module, function)}, relative cost).
-EXPERIMENT_JOBS: dict[str, tuple[str, str, dict[str, tuple[str, str]], float]] = {
-    "neuron": ("outlayer.neuron", "NeuronConfig", {"neuron_learning": ("outlayer.plots.neuron", "learning_figure"),
-                                                   "neuron_gradient": ("outlayer.plots.neuron", "gradient_figure")}, 0.1),
-    "sweep": ("outlayer.lab.sweep", "SweepConfig", {"sweep_accuracy": ("outlayer.plots.sweep", "accuracy_figure")}, 9.0),
+#: job name -> (module, config class, figures {stem: (plots module, function, keyword arguments)}, relative
+#: cost). The page draws what its text needs (the commands draw every figure): it stays within its size budget.
+EXPERIMENT_JOBS: dict[str, tuple[str, str, dict[str, tuple[str, str, dict[str, Any]]], float]] = {
+    "neuron": ("outlayer.neuron", "NeuronConfig", {"neuron_learning": ("outlayer.plots.neuron", "learning_figure", {})},
+               0.1),
+    "sweep": ("outlayer.lab.sweep", "SweepConfig", {"sweep_accuracy": ("outlayer.plots.sweep", "accuracy_figure", {})},
+              9.0),
     "many-classes": ("outlayer.lab.many_classes", "ManyClassesConfig",
-                     {"many_classes_accuracy": ("outlayer.plots.many_classes", "accuracy_figure")}, 11.0),
-    "priors": ("outlayer.lab.priors", "PriorsConfig", {"priors_outputs": ("outlayer.plots.priors", "outputs_figure")}, 1.5),
+                     {"many_classes_accuracy": ("outlayer.plots.many_classes", "accuracy_figure", {})}, 11.0),
+    "priors": ("outlayer.lab.priors", "PriorsConfig",
+               {"priors_outputs": ("outlayer.plots.priors", "outputs_figure",
+                                   {"panels": ("mse-mean", "ce-own", "mse-own")})}, 1.5),
 }
 
 #: Experiments measured on the training section's own compare() cells rather than trained again:
@@ -61,6 +64,9 @@ CELL_ANALYSES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "gentle-sgd": (("calibration", "pretrain"), ()),
     "confident-sgd": (("calibration", "pretrain"), ("ce-smooth",)),
 }
+#: The losses whose reliability diagrams the page draws per start (label smoothing's story; every loss's is in
+#: the section's reliability figure, every number in the table): the page stays within its size budget.
+RELIABILITY_LOSSES: tuple[str, ...] = ("ce", "ce-smooth")
 #: Noise-floor redraws per run on the page (default, quick).
 NOISE_RESAMPLES = {"default": 2000, "quick": 200}
 #: Epochs of cross-entropy before the switch, out of the cell's epochs (default, quick).
@@ -77,10 +83,8 @@ def experiment_jobs(plan: Any) -> list[Any]:
         settings = dict(REPORT_SETTINGS[name][mode])
         if "seeds" in settings and not plan.quick:
             settings["seeds"] = min(settings["seeds"], plan.seeds) if plan.seeds < 10 else settings["seeds"]
-        formats = ("png",) if plan.quick else ("png", "svg")  # SVG costs a third more; the quick page is a smoke test
-        jobs.append(Job(f"exp-{name}", "lab", {"module": module, "config": config, "settings": settings,
-                                               "formats": formats},
-                        {stem: (plot, function) for stem, (plot, function) in figures.items()},
+        jobs.append(Job(f"exp-{name}", "lab", {"module": module, "config": config, "settings": settings},
+                        {stem: (plot, function, dict(kwargs)) for stem, (plot, function, kwargs) in figures.items()},
                         cost=cost if not plan.quick else cost / 10.0))
     return jobs
 
@@ -93,9 +97,7 @@ def run_analyses(job: Any, result: Mapping[str, Any], figure_dir: str) -> dict[s
     from outlayer.plots import save_figures
 
     config = result["config"]
-    quick = config["epochs"] < 10
-    mode = "quick" if quick else "default"
-    formats = ("png",) if quick else ("png", "svg")
+    mode = "quick" if config["epochs"] < 10 else "default"
     out: dict[str, Any] = {}
     built = {}
     if "calibration" in job.analyses:
@@ -105,17 +107,16 @@ def run_analyses(job: Any, result: Mapping[str, Any], figure_dir: str) -> dict[s
                                                        "epochs": config["epochs"], "ece_bins": config["ece_bins"],
                                                        "noise_resamples": settings.noise_resamples},
                   "sources": calibration.SOURCES}
-        built[f"calibration_{job.name}_reliability"] = calibration_figures.reliability_figure(report)
-        built[f"calibration_{job.name}_ece"] = calibration_figures.ece_figure(report)
+        built[f"calibration_{job.name}_reliability"] = calibration_figures.reliability_figure(report, RELIABILITY_LOSSES)
         out["calibration_report"] = report
     if "pretrain" in job.analyses:
         settings = pretrain.PretrainConfig(init=config["init"], optimizer=config["optimizer"],
                                            seeds=len(config["seeds"]), epochs=config["epochs"],
                                            pretrain_epochs=PRETRAIN_EPOCHS[mode], dataset=config["dataset"]["name"])
         report = pretrain.run(settings, baseline=result)
-        built[f"pretrain_{job.name}_accuracy"] = pretrain_figures.accuracy_figure(report)
+        built[f"pretrain_{job.name}_accuracy"] = pretrain_figures.accuracy_figure(report, differences=False)
         out["pretrain_report"] = report
-    figures = save_figures(built, figure_dir, formats=formats)
+    figures = save_figures(built, figure_dir)
     for report in out.values():
         report["figures"] = figures
     return out
@@ -128,9 +129,9 @@ def run_lab_job(job: Any, figure_dir: str) -> dict[str, Any]:
     module = importlib.import_module(job.options["module"])
     config = getattr(module, job.options["config"])(**job.options["settings"])
     result = module.run(config)
-    built = {stem: getattr(importlib.import_module(plot), function)(result)
-             for stem, (plot, function) in job.figures.items()}
-    result["figures"] = save_figures(built, figure_dir, formats=job.options.get("formats", ("png", "svg")))
+    built = {stem: getattr(importlib.import_module(plot), function)(result, **kwargs)
+             for stem, (plot, function, kwargs) in job.figures.items()}
+    result["figures"] = save_figures(built, figure_dir)
     return result
 
 
@@ -142,7 +143,10 @@ def _link(source: Mapping[str, str]) -> Markup:
 
 
 def _figure(result: Mapping[str, Any], stem: str, caption: Msg) -> Figure:
-    return Figure(f"figures/{Path(result['figures'][stem]).stem}", caption, formats=("png", "svg"))
+    """The page's figure (one file, or one per panel) of figure ``stem`` that a job drew."""
+    from outlayer.report._sections import figure_from
+
+    return figure_from(result["figures"], stem, caption)
 
 
 def _stat(n: Numbers, path: str, fmt: str = ".1%") -> Markup:
@@ -224,8 +228,7 @@ def _neuron(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any
     sentences.append(T("exp.neuron.rates", lq=n("experiments/neuron/config/quadratic_lr", "g"),
                        lc=n("experiments/neuron/config/cross_entropy_lr", "g")))
     section.p(*sentences)
-    section.figures([_figure(result, "neuron_learning", T("exp.neuron.fig_learning")),
-                     _figure(result, "neuron_gradient", T("exp.neuron.fig_gradient"))], wide=True)
+    section.figures([_figure(result, "neuron_learning", T("exp.neuron.fig_learning"))], wide=True)
 
 
 # ------------------------------------------------------------------------------------- sweep
@@ -238,11 +241,8 @@ def _sweep(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any]
         points.setdefault(row["optimizer"], {}).setdefault(row["loss"], {})[_std_key(row["logit_std"])] = {
             "test_accuracy": row["test_accuracy"], "lr": row["lr"], "diverged": row["diverged"],
             "collapsed": row["collapsed"], "drop_from_smallest": _strip(row["drop_from_smallest"], ("differences",))}
-    paired = {opt: {std: {pair: entry["test_accuracy"] | {"a": entry["a"], "b": entry["b"]}
-                          for pair, entry in by_std.items()}
-                    for std, by_std in by_opt.items()} for opt, by_opt in result["paired"].items()}
     data = section.data["experiments"]
-    data["sweep"] = {"config": config, "setup": result["setup"], "points": points, "paired": _strip(paired, ("differences",)),
+    data["sweep"] = {"config": config, "setup": _strip(result["setup"], ("interval", "paired_interval")), "points": points,
                      "p_true_initial": _strip(result["p_true_initial"], ("per_seed",)),
                      "lecture_corner_p_target": result["lecture_corner_p_target"], "extremes": result["extremes"],
                      "lr_sources": sorted({r["lr_source"] for r in result["rows"]}), "source": result["source"],
@@ -309,10 +309,13 @@ def _calibration(section: Section, n: Numbers, results: Mapping[str, Mapping[str
         return
     from outlayer.lab import calibration
 
-    cells = {name: _strip(report["cells"][name], ("reliability", "reliability_scaled", "differences"))
+    cells = {name: _strip(report["cells"][name], ("reliability", "reliability_scaled", "differences", "change",
+                                                  "val_nll_before", "val_nll_after", "fitted_on"))
              for name, report in reports.items()}
     smoothing = {name: cell["paired"]["ce - ce-smooth"]["test_ece"] for name, cell in cells.items()
                  if "ce - ce-smooth" in cell["paired"]}
+    for cell in cells.values():  # the page shows one pair: CE against CE + label smoothing
+        cell["paired"] = {key: value for key, value in cell["paired"].items() if key == "ce - ce-smooth"}
     first = next(iter(reports.values()))
     data = section.data["experiments"]
     data["calibration"] = {"setup": first["setup"], "cells": cells, "smoothing": smoothing,
@@ -374,8 +377,6 @@ def _calibration(section: Section, n: Numbers, results: Mapping[str, Mapping[str
     for name, report in reports.items():
         section.figures([_figure(report, f"calibration_{name}_reliability",
                                  T("exp.calib.fig_reliability", init=T(f"init.{cells[name]['init']}")))], wide=True)
-    section.figures([_figure(report, f"calibration_{name}_ece", T("exp.calib.fig_ece", init=T(f"init.{cells[name]['init']}")))
-                     for name, report in reports.items()])
 
 
 # ----------------------------------------------------------------------------------- pretrain
@@ -387,8 +388,9 @@ def _pretrain(section: Section, n: Numbers, results: Mapping[str, Mapping[str, A
     if not found:
         return
     for init, result in found:
-        data["pretrain"][init] = {"config": result["config"], "setup": result["setup"], "source": result["source"],
-                                  "losses": _strip(result["losses"], ("curve", "differences")),
+        losses = _strip(result["losses"], ("curve", "differences", "test_nll", "test_ece"))  # the page shows accuracy
+        data["pretrain"][init] = {"config": result["config"], "setup": _strip(result["setup"], ("interval", "paired_interval")),
+                                  "source": result["source"], "losses": losses,
                                   "n_seeds": len(result["setup"]["seeds"])}
     _subsection(section, "exp-pretrain", T("exp.pretrain.title"))
     first_init, first = found[0]
@@ -436,7 +438,6 @@ def _many_classes(section: Section, n: Numbers, results: Mapping[str, Mapping[st
                             "rates_tuned": all(r["lr_source"].startswith("tuned") for r in result["rows"])}
     _subsection(section, "exp-many-classes", T("exp.many.title"))
     at = "experiments/many_classes"
-    setup = result["setup"]
     variants = list(result["config"]["variants"])
     rescaled = [v for v in variants if v.startswith("mse-logits k")]
     section.p(

@@ -389,12 +389,15 @@ MESSAGES: dict[str, dict[str, str]] = {
               "以及类别极多、独热向量变得又大又稀疏的时候。",
     },
     "labels.fig_dataset": {
-        "en": "Accuracy per epoch on {dataset}: scalar vs one-hot.",
-        "zh": "{dataset} 上每一轮的准确率：单一输出与独热输出。",
+        "en": "Accuracy per epoch on {dataset}: the scalar output against the one-hot output with CE; solid: test "
+              "(band: 95% interval over seeds), dashed: training.",
+        "zh": "{dataset} 上每一轮的准确率：单一输出（scalar）与使用交叉熵的独热输出（CE）；实线：测试集"
+              "（阴影为各随机种子的 95% 区间），虚线：训练集。",
     },
     "labels.fig_ordinal": {
-        "en": "Accuracy per epoch on the ordinal set: scalar vs one-hot.",
-        "zh": "有序数据集上每一轮的准确率：单一输出与独热输出。",
+        "en": "Accuracy per epoch on the ordinal set: the scalar output against the one-hot output with CE; solid: "
+              "test, dashed: training.",
+        "zh": "有序数据集上每一轮的准确率：单一输出（scalar）与使用交叉熵的独热输出（CE）；实线：测试集，虚线：训练集。",
     },
     # ------------------------------------------------------------------ section 2
     "softmax.title": {"en": "The network and softmax", "zh": "网络与 softmax"},
@@ -426,8 +429,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "温度低时分布集中到最大的 logit 上，温度高时分布变得平坦。",
     },
     "softmax.fig_temperature": {
-        "en": "Softmax of the worked example at three temperatures.",
-        "zh": "算例在三种温度下的 softmax。",
+        "en": "Softmax of the worked example at three temperatures T; the classes k = 1, 2, 3 are {classes}.",
+        "zh": "算例在三种温度 T 下的 softmax；类别 k = 1、2、3 依次为{classes}。",
     },
     "softmax.two": {
         "en": "With two classes softmax needs only the difference of the two logits, and it is the sigmoid of that "
@@ -508,8 +511,10 @@ MESSAGES: dict[str, dict[str, str]] = {
               "模型错得越自信，softmax 因子就把均方误差的推动压得越小。",
     },
     "loss.fig_gradients": {
-        "en": "Gradients of CE and MSE with respect to each logit, for two choices of the true class.",
-        "zh": "两种正确类别下，交叉熵与均方误差对每个 logit 的梯度。",
+        "en": "Gradients ∂L/∂zₖ of CE and MSE with respect to each logit (k = 1, 2, 3: {classes}), with the true class "
+              "{first} and then {second}, on one scale.",
+        "zh": "交叉熵与均方误差对每个 logit 的梯度 ∂L/∂zₖ（k = 1、2、3 依次为{classes}），正确类别依次为{first}和"
+              "{second}，两幅图刻度相同。",
     },
     "deriv.ce.title": {"en": "Derivation: the gradient of cross-entropy is p − y", "zh": "推导：交叉熵的梯度是 p − y"},
     "deriv.ce.start": {"en": "Only the true class t has {yt}.", "zh": "只有正确类别 t 满足 {yt}。"},
@@ -637,6 +642,397 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "MSE carries the extra factor {p1}: its gradient vanishes in the wrong corner, the plateau of the "
               "lecture's figure. Compare with the gradient norms at the start above.",
         "zh": "均方误差多了因子 {p1}：在错误的角落梯度消失，这就是课程图中的平台。可与上面起点的梯度范数对照。",
+    },
+    # ------------------------------------------------------------------ words of the lab sections
+    "word.yes": {"en": "yes", "zh": "是"},
+    "word.no": {"en": "no", "zh": "否"},
+    "word.none": {"en": "none", "zh": "无"},
+    "short.ce": {"en": "CE", "zh": "交叉熵"},
+    "short.mse": {"en": "MSE", "zh": "均方误差"},
+    "col.loss": {"en": "loss", "zh": "损失函数"},
+    "col.cell": {"en": "start, optimiser", "zh": "初始化、优化器"},
+    "col.lr": {"en": "learning rate", "zh": "学习率"},
+    "col.test_se": {"en": "test-set SE", "zh": "测试集标准误"},
+    "col.test_nll": {"en": "test NLL", "zh": "测试集 NLL"},
+    "col.epochs_to": {"en": "epochs to {target} test accuracy", "zh": "测试准确率达到 {target} 所需轮数"},
+    "col.failed": {"en": "collapsed or diverged runs", "zh": "坍缩或发散的运行"},
+    "col.ece": {"en": "ECE", "zh": "期望校准误差 ECE"},
+    "col.ece_scaled": {"en": "ECE after temperature scaling", "zh": "温度缩放后的 ECE"},
+    "stat.bootstrap": {"en": "(bootstrap {low}, {high})", "zh": "（自助法 {low}, {high}）"},
+    # ------------------------------------------------------------------ section 4
+    "surface.setup": {
+        "en": "The lecture's picture: {classes} classes, class {t} is the true class, {fixed} is held fixed{held}, "
+              "and the loss is drawn over ({u}, {v}) in [{lo}, {hi}]².",
+        "zh": "课程里的那张图：{classes} 个类别，类别 {t} 是正确类别，{fixed} 固定不动{held}，"
+              "在 [{lo}, {hi}]² 范围内的 ({u}, {v}) 平面上画出损失。",
+    },
+    "surface.held_out_note": {
+        "en": " (that class cannot occur: its probability is exactly 0, and label smoothing gives it no mass)",
+        "zh": "（这个类别不可能出现：它的概率恰好为 0，标签平滑也不分给它任何概率）",
+    },
+    "surface.corner": {
+        "en": "In the wrong-but-confident corner ({u}, {v}) = {start} the true class has probability {p}; the "
+              "gradient of CE there has norm {ce} and that of MSE {mse}, {ratio} times smaller: MSE's surface is flat "
+              "exactly where the model is most wrong.",
+        "zh": "在“错得很自信”的角落 ({u}, {v}) = {start}，正确类别的概率只有 {p}；那里交叉熵梯度的范数为 {ce}，"
+              "均方误差的只有 {mse}，小了 {ratio} 倍：均方误差的曲面恰恰在模型错得最厉害的地方是平的。",
+    },
+    "surface.figure_names": {
+        "en": "In the figures, MSE(z) is the square loss on logits and CE+LS is cross-entropy with label smoothing "
+              "(both in section 6).",
+        "zh": "图中的 MSE(z) 指 logit 上的平方损失，CE+LS 指带标签平滑的交叉熵（两者都见第 6 节）。",
+    },
+    "surface.descent": {
+        "en": "Descent by {optimizer} (learning rate {lr}) from that corner until the true class has {p} ≥ {goal}: CE "
+              "{ce}, MSE {mse}.",
+        "zh": "用{optimizer}（学习率 {lr}）从这个角落出发，直到正确类别的 {p} ≥ {goal}：交叉熵{ce}，均方误差{mse}。",
+    },
+    "surface.needs": {"en": "needs {steps} steps", "zh": "需要 {steps} 步"},
+    "surface.not_within": {"en": "does not get there within {steps} steps", "zh": "在 {steps} 步内到不了"},
+    "surface.extrapolated": {
+        "en": "At the pace it keeps on the plateau, MSE would need about {steps} steps.",
+        "zh": "按它在平台上的速度，均方误差大约需要 {steps} 步。",
+    },
+    "surface.reach_rule": {
+        "en": "A goal counts only where it can be reached: each loss's lowest point on the whole plane is searched, "
+              "and a path that passes the goal on its way elsewhere (overshooting) or diverges is not counted.",
+        "zh": "只有能够达到的目标才算数：我们在整个平面上搜索每种损失的最低点；路径若只是在冲过头时经过目标，"
+              "或者发散了，都不计入。",
+    },
+    "surface.unreachable": {
+        "en": "The {name} is lowest at {point}, where p = {p} < {goal}: its goal is unreachable, so it has no step "
+              "count.",
+        "zh": "{name}的最低点在 {point}，那里 p = {p} < {goal}：它达不到目标，因此没有步数。",
+    },
+    "surface.overshoots": {
+        "en": "Some of its paths cross the goal while overshooting.",
+        "zh": "它的一些路径在冲过头时越过了目标。",
+    },
+    "surface.smooth_top": {
+        "en": "{name} tops out at p = {p} (its smoothed target), above the goal of {goal}.",
+        "zh": "{name}最高只能到 p = {p}（它平滑后的目标），仍高于要求的 {goal}。",
+    },
+    "surface.constant": {
+        "en": "Every loss is shown minus its constant part, the terms that no swept logit changes: for the {names} "
+              "that is the held-out logit's square, {value} here.",
+        "zh": "每种损失都减去了它的常数部分，也就是任何被扫描的 logit 都改变不了的那些项：对{names}来说，"
+              "这部分是固定 logit 的平方，这里{value}。",
+    },
+    "surface.constant_infinite": {"en": "infinite", "zh": "为无穷大"},
+    "surface.constant_finite": {"en": "a constant", "zh": "是一个常数"},
+    "surface.adam_steps": {"en": "With Adam, MSE {mse} and CE {ce}.", "zh": "用 Adam 时，均方误差{mse}，交叉熵{ce}。"},
+    "surface.adam_first": {
+        "en": "Adam's first step is {formula} in each coordinate: {mse} lr for MSE, whose gradient in the corner, {g}, "
+              "is of the order of ε = {eps}, and {ce} lr for CE.",
+        "zh": "Adam 的第一步在每个坐标上是 {formula}：对均方误差是 {mse} lr，它在角落的梯度 {g} 与 ε = {eps} "
+              "同一量级；对交叉熵是 {ce} lr。",
+    },
+    "surface.adam_plateau": {
+        "en": "On this single point the gradient's scale is the whole plateau, and Adam divides it away.",
+        "zh": "在这单独一个点上，梯度的尺度就是整个平台，而 Adam 正好把它除掉了。",
+    },
+    "surface.adam_network": {
+        "en": "Section 5 measures why the same division does not rescue MSE in the network.",
+        "zh": "第 5 节测量了为什么同样的除法在网络中救不了均方误差。",
+    },
+    "surface.table_caption": {
+        "en": "At the corner {start}, over the plane, and the steps to {p} ≥ {goal} (learning rate {lr})",
+        "zh": "角落 {start} 处、整个平面上，以及到达 {p} ≥ {goal} 的步数（学习率 {lr}）",
+    },
+    "surface.col_constant": {"en": "constant part", "zh": "常数部分"},
+    "surface.col_corner_loss": {"en": "loss at the corner", "zh": "角落处的损失"},
+    "surface.col_corner_grad": {"en": "{norm} at the corner", "zh": "角落处的 {norm}"},
+    "surface.col_optimum_p": {"en": "{p} at the optimum", "zh": "最优点的 {p}"},
+    "surface.col_reachable": {"en": "reachable", "zh": "可达"},
+    "surface.cell_unreachable": {"en": "unreachable", "zh": "不可达"},
+    "surface.cell_diverged": {"en": "diverged", "zh": "发散"},
+    "fig.surface_3d": {
+        "en": "The error surfaces over the two swept logits, each loss minus its constant part; star: the start of the "
+              "descent paths.",
+        "zh": "两个被扫描的 logit 上的误差曲面，每种损失都减去了常数部分；星号：下降路径的起点。",
+    },
+    "fig.surface_paths": {
+        "en": "Each loss in grey levels with the descent paths of gradient descent, momentum and Adam from the start "
+              "(star), all at learning rate {lr}. The legend gives each path's steps to {p} ≥ {goal} (> {steps}: not "
+              "within the budget; —: never, the goal is unreachable or the path diverged); dashed: {p} = {goal}.",
+        "zh": "每种损失用灰度表示，并画出梯度下降、动量和 Adam 从起点（星号）出发的下降路径，学习率都是 {lr}。"
+              "图例给出每条路径到达 {p} ≥ {goal} 的步数（> {steps}：在步数预算内没有达到；—：永远达不到，"
+              "目标不可达或路径发散）；虚线：{p} = {goal}。",
+    },
+    "fig.surface_gradients": {
+        "en": "The gradient norm ‖∇L‖ over the plane on one logarithmic colour scale for every loss, with the direction "
+              "of steepest descent (arrows); the label gives the norm at the start (star).",
+        "zh": "整个平面上的梯度范数 ‖∇L‖（所有损失共用同一个对数色标），箭头为最速下降方向；标注给出起点（星号）处的范数。",
+    },
+    "fig.surface_progress": {
+        "en": "{p} along each descent path, one panel per optimiser (logit scale; steps on a log scale); the legend "
+              "gives each loss's steps to {p} ≥ {goal}; dashed: {p} = {goal}.",
+        "zh": "每条下降路径上的 {p}，每个优化器一幅图（纵轴为 logit 刻度，步数为对数刻度）；图例给出每种损失到达 "
+              "{p} ≥ {goal} 的步数；虚线：{p} = {goal}。",
+    },
+    "fig.surface_margin_cut": {
+        "en": "The margin cut: on the line {line}, each loss L and its slope ∂L/∂m against the margin m; the legend "
+              "gives the closed form of each curve.",
+        "zh": "沿间隔 m 的切面：在直线 {line} 上，每种损失 L 及其斜率 ∂L/∂m 随间隔 m 的变化；图例给出每条曲线的闭式解。",
+    },
+    "fig.surface_probability": {
+        "en": "Along the same line: each loss minus its minimum, and its gradient norm, against {p}.",
+        "zh": "沿同一条直线：每种损失减去其最小值后的值，以及它的梯度范数，随 {p} 的变化。",
+    },
+    "fig.surface_steps_map": {
+        "en": "From every start point, the steps that {optimizer} (learning rate {lr}) needs to reach {p} ≥ {goal}; "
+              "grey: not within {steps} steps, or never (the goal is unreachable); the title gives the share of grey "
+              "starts.",
+        "zh": "从每个起点出发，{optimizer}（学习率 {lr}）到达 {p} ≥ {goal} 所需的步数；灰色：{steps} 步内没有达到，"
+              "或永远达不到（目标不可达）；标题给出灰色起点所占的比例。",
+    },
+    # ------------------------------------------------------------------ section 5
+    "training.cell": {"en": "{init} start, {optimizer}", "zh": "{init}初始化，{optimizer}"},
+    "training.collapsed_runs": {"en": "{count} collapsed", "zh": "{count} 次坍缩"},
+    "training.diverged_runs": {"en": "{count} diverged", "zh": "{count} 次发散"},
+    "training.both_runs": {"en": "{collapsed} collapsed, {diverged} diverged", "zh": "{collapsed} 次坍缩、{diverged} 次发散"},
+    "training.confident": {
+        "en": "The same network trained on {setup}: a confident start scales the output layer so that the initial "
+              "logits have a standard deviation of about {std}, so most samples begin confidently wrong.",
+        "zh": "同一个网络在 {setup} 上训练：“自信”初始化把输出层放大，使初始 logit 的标准差约为 {std}，"
+              "于是大多数样本一开始就错得很自信。",
+    },
+    "training.confident_result": {
+        "en": "There CE reaches {ce} test accuracy and MSE {mse}.",
+        "zh": "这时交叉熵的测试准确率为 {ce}，均方误差为 {mse}。",
+    },
+    "training.pairing": {
+        "en": "At each seed both losses start from the same network, see the mini-batches in the same order and use "
+              "the same train/validation/test split, so the two runs of a seed form a pair.",
+        "zh": "在每个随机种子下，两种损失都从同一个网络出发，以相同的顺序看到相同的小批量，并使用相同的"
+              "训练/验证/测试划分，所以同一种子的两次运行构成一对。",
+    },
+    "training.paired_difference": {
+        "en": "Per seed, CE minus MSE is {diff} (mean, [95% paired-t interval], (95% bootstrap interval)): {relation}.",
+        "zh": "逐个种子看，交叉熵减均方误差为 {diff}（均值，[95% 配对 t 区间]，（95% 自助法区间））：{relation}。",
+    },
+    "training.gentle": {
+        "en": "From a gentle start (small random weights) MSE reaches {mse} against CE's {ce}; per seed CE minus MSE is "
+              "{diff}, so {relation}.",
+        "zh": "从温和初始化（较小的随机权重）出发，均方误差达到 {mse}，交叉熵为 {ce}；逐个种子看，"
+              "交叉熵减均方误差为 {diff}，所以{relation}。",
+    },
+    "training.adam": {
+        "en": "With Adam from the confident start, MSE reaches {mse} and CE {ce} (per seed CE minus MSE: {diff}; "
+              "{relation}).",
+        "zh": "用 Adam 从自信初始化出发，均方误差达到 {mse}，交叉熵为 {ce}（逐个种子看交叉熵减均方误差：{diff}；"
+              "{relation}）。",
+    },
+    "training.unpaired": {
+        "en": "Between runs with different optimisers there is no pairing: {relation} ({sgd}), judged by the two 95% "
+              "intervals.",
+        "zh": "不同优化器的运行之间没有配对：{relation}（{sgd}），这是按两个 95% 区间判断的。",
+    },
+    "training.mse_adam": {"en": "MSE with Adam", "zh": "用 Adam 的均方误差"},
+    "training.mse_sgd": {"en": "MSE with SGD", "zh": "用 SGD 的均方误差"},
+    "training.adam_why": {
+        "en": "Why does Adam rescue MSE on the toy surface (section 4) but not here?",
+        "zh": "为什么 Adam 在第 4 节的玩具曲面上救得了均方误差，在这里却不行？",
+    },
+    "training.adam_here": {
+        "en": "Adam rescues MSE on the toy surface (section 4); here {relation}.",
+        "zh": "Adam 在第 4 节的玩具曲面上救了均方误差；在这里，{relation}。",
+    },
+    "training.adam_toy": {
+        "en": "On the toy, Adam's first step is {mse} lr for MSE against {ce} lr for CE, because a single point's "
+              "gradient ({g}) is all there is and Adam divides it by its own size.",
+        "zh": "在玩具曲面上，Adam 的第一步对均方误差是 {mse} lr，对交叉熵是 {ce} lr，因为那里只有一个点的梯度"
+              "（{g}），而 Adam 用它自身的大小去除它。",
+    },
+    "training.adam_network": {
+        "en": "In the network the first Adam step is {mse} lr for the median weight under MSE and {ce} lr under CE; the "
+              "median weight's gradient is {g} ε under MSE.",
+        "zh": "在网络中，Adam 的第一步对中位数权重来说，在均方误差下是 {mse} lr，在交叉熵下是 {ce} lr；"
+              "在均方误差下，中位数权重的梯度是 ε 的 {g} 倍。",
+    },
+    "training.adam_divided": {
+        "en": "So the gradient's scale is divided away here too.",
+        "zh": "所以在这里，梯度的尺度同样被除掉了。",
+    },
+    "training.adam_cannot": {
+        "en": "What Adam cannot change is which samples the gradient comes from.",
+        "zh": "Adam 改变不了的，是梯度来自哪些样本。",
+    },
+    "training.adam_samples": {
+        "en": "CE's per-sample gradient is {ce} on the median misclassified sample and MSE's {mse}; the first "
+              "mini-batch's gradient rests on {ce_eff} effective samples of {batch} under CE and on {mse_eff} under "
+              "MSE (medians over seeds; effective samples = {formula}).",
+        "zh": "在中位数的误分类样本上，交叉熵的单样本梯度为 {ce}，均方误差为 {mse}；第一个小批量的梯度，"
+              "在交叉熵下依赖 {batch} 个样本中的 {ce_eff} 个有效样本，在均方误差下只依赖 {mse_eff} 个"
+              "（各随机种子的中位数；有效样本数 = {formula}）。",
+    },
+    "training.adam_margin": {
+        "en": "Adam's first step raises the margin of {ce} of the misclassified training samples under CE and of {mse} "
+              "under MSE.",
+        "zh": "Adam 的第一步在交叉熵下提高了 {ce} 的误分类训练样本的间隔，在均方误差下为 {mse}。",
+    },
+    "training.adam_fewer": {
+        "en": "A full-size step that follows a few samples helps few of the others: Adam removes the gradient's scale, "
+              "not MSE's deafness to the confidently wrong samples.",
+        "zh": "一个只听从少数样本的全尺寸步子，帮不了其余的样本：Adam 去掉的是梯度的尺度，"
+              "而不是均方误差对“错得很自信”的样本的充耳不闻。",
+    },
+    "training.rates": {
+        "en": "Each loss trains at its own default learning rate (table), chosen by the procedure that {command} runs: "
+              "a log grid of rates, {epochs} epochs (this section's budget), and the median validation accuracy over "
+              "the tuning seeds {seeds}, which are never evaluation seeds.",
+        "zh": "每种损失都用它自己的默认学习率训练（见表），学习率由 {command} 的流程选出：在对数网格上取一组学习率，"
+              "训练 {epochs} 轮（本节的预算），取调参种子 {seeds} 上验证准确率的中位数；这些种子从不用于评估。",
+    },
+    "training.rates_skip": {
+        "en": "A rate at which some tuning seed diverged or collapsed to a single predicted class is passed over.",
+        "zh": "若有某个调参种子在某个学习率下发散，或坍缩为只预测一个类别，这个学习率就被跳过。",
+    },
+    "training.rates_stored": {
+        "en": "The rates are stored with the procedure and the command that regenerates them ({command}).",
+        "zh": "这些学习率与选择流程，以及重新生成它们的命令（{command}），保存在一起。",
+    },
+    "training.failed": {
+        "en": "{count} run(s) of this section collapsed or diverged; the table names them, and their numbers stay in "
+              "the means.",
+        "zh": "本节有 {count} 次运行坍缩或发散；表中列出了它们，它们的数字仍计入均值。",
+    },
+    "training.no_failures": {
+        "en": "No run of this section collapsed to one class or diverged.",
+        "zh": "本节没有任何运行坍缩为单一类别或发散。",
+    },
+    "training.caveats": {"en": "Caveats", "zh": "注意事项"},
+    "training.caveat_pairs": {
+        "en": "Comparisons between losses are paired by seed: from the confident start CE minus MSE lies in [{lo}, "
+              "{hi}], while the two losses' own intervals, [{ce_lo}, {ce_hi}] and [{mse_lo}, {mse_hi}], also carry "
+              "the luck of each seed's split and start, which the two runs of a seed share.",
+        "zh": "损失之间的比较按随机种子配对：从自信初始化出发，交叉熵减均方误差落在 [{lo}, {hi}]；而两种损失各自的"
+              "区间 [{ce_lo}, {ce_hi}] 和 [{mse_lo}, {mse_hi}] 还包含了每个种子的数据划分和初始化带来的运气，"
+              "而这份运气由同一种子的两次运行共享。",
+    },
+    "training.caveat_scales": {
+        "en": "Loss values of different losses are not comparable: for the worked example CE is {ce} and MSE {mse} "
+              "summed over the classes as the lecture writes it, {mean} averaged over them as PyTorch's MSELoss does; "
+              "which number is larger says nothing about which loss punishes more.",
+        "zh": "不同损失的数值不能直接比较：对算例而言，交叉熵为 {ce}；均方误差按课程的写法对各类别求和为 {mse}，"
+              "按 PyTorch 的 MSELoss 对类别取平均则为 {mean}；哪个数更大，并不说明哪种损失惩罚得更重。",
+    },
+    "training.caveat_uniform": {
+        "en": "MSE pushes less even before any saturation: at uniform predictions over {k} classes its gradient is "
+              "{ratio} times CE's (2/K), so its learning rate must be larger for the same step.",
+        "zh": "均方误差甚至在饱和之前就推得更轻：在 {k} 个类别的均匀预测处，它的梯度是交叉熵的 {ratio} 倍（2/K），"
+              "所以要走同样大的一步，它的学习率必须更大。",
+    },
+    "training.caveat_start": {
+        "en": "The confident start is no standard initialisation (a gentle start gives logits of standard deviation "
+              "{gentle}, this one {confident}): the median probability of the true class over the training samples "
+              "is between {q10} and {q90} across seeds (10th to 90th percentile), far past the lecture's corner "
+              "({corner}).",
+        "zh": "自信初始化并不是标准的初始化方式（温和初始化给出的 logit 标准差为 {gentle}，这里为 {confident}）："
+              "训练样本中正确类别概率的中位数，在各随机种子之间介于 {q10} 与 {q90} 之间（第 10 到第 90 百分位），"
+              "远远超出了课程中的那个角落（{corner}）。",
+    },
+    "training.epochs_cell": {"en": "{mean} ({reached}/{runs} runs)", "zh": "{mean}（{reached}/{runs} 次运行）"},
+    "training.table_caption": {
+        "en": "Final test metrics, mean over seeds [95% interval]; the test-set standard error is the binomial error "
+              "of one test set at that accuracy",
+        "zh": "最终的测试指标：各随机种子的平均值 [95% 区间]；测试集标准误是单个测试集在该准确率下的二项分布误差",
+    },
+    "training.paired_caption": {
+        "en": "CE minus MSE, per seed: mean [95% paired t] (95% bootstrap)",
+        "zh": "交叉熵减均方误差，逐个种子：均值 [95% 配对 t 区间]（95% 自助法区间）",
+    },
+    "fig.training_accuracy": {
+        "en": "Accuracy per epoch, {cell}: test (solid; band: 95% interval over seeds) and training (dashed); dotted: "
+              "{target}.",
+        "zh": "每一轮的准确率，{cell}：测试集（实线；阴影为各随机种子的 95% 区间）与训练集（虚线）；点线：{target}。",
+    },
+    "fig.training_gradients": {
+        "en": "Mean gradient norm ‖∂L/∂z‖ over the misclassified training samples per epoch, confident start, SGD (a "
+              "line ends when no training sample is misclassified any more).",
+        "zh": "每一轮中误分类训练样本上的平均梯度范数 ‖∂L/∂z‖，自信初始化，SGD（某条线结束，表示已经没有误分类的"
+              "训练样本）。",
+    },
+    "fig.lr_tuning": {
+        "en": "How the default learning rates were chosen: the median validation accuracy over the tuning seeds at each "
+              "rate, one panel per start and optimiser (star: chosen; open circle: some seed diverged, ×, or collapsed "
+              "to one class, c).",
+        "zh": "默认学习率是怎样选出来的：每个学习率下各调参种子验证准确率的中位数，每种初始化与优化器一幅图"
+              "（星号：选中的值；空心圆：有种子发散（×）或坍缩为单一类别（c））。",
+    },
+    "fig.adam_first_step": {
+        "en": "Adam's first step against the gradient's scale: the step |Δθ|/lr against |g|/ε (line: one Adam step; "
+              "stars: the toy corner; circles: the network's median weight at the confident start); per seed, the "
+              "effective samples of the first mini-batch (dotted: the batch size B = {batch}) and the share of "
+              "misclassified samples whose margin grows after the first step.",
+        "zh": "Adam 的第一步与梯度尺度的关系：步长 |Δθ|/lr 随 |g|/ε 的变化（曲线：Adam 的一步；星号：玩具曲面的角落；"
+              "圆圈：自信初始化下网络的中位数权重）；以及每个随机种子下，第一个小批量的有效样本数"
+              "（点线：批量大小 B = {batch}）和第一步之后间隔增大的误分类样本所占比例。",
+    },
+    # ------------------------------------------------------------------ section 6
+    "beyond.hui": {
+        "en": "Hui and Belkin (2021) train with the square loss on the raw logits instead of the probabilities; "
+              "without the softmax in the loss, its gradient does not fade when the output saturates.",
+        "zh": "Hui 与 Belkin（2021）直接在原始 logit 上而不是在概率上用平方损失训练；损失里没有 softmax，"
+              "输出饱和时它的梯度也不会消失。",
+    },
+    "beyond.hui_result": {
+        "en": "On {setup}, it reaches {sq} test accuracy against CE's {ce}; per seed CE minus it is {diff}, so "
+              "{relation}.",
+        "zh": "在 {setup} 上，它的测试准确率为 {sq}，交叉熵为 {ce}；逐个种子看，交叉熵减它为 {diff}，所以{relation}。",
+    },
+    "beyond.square_name": {"en": "the square loss on logits", "zh": "logit 上的平方损失"},
+    "beyond.calibration": {
+        "en": "Calibration asks whether a confidence of 80 % is right 80 % of the time; the expected calibration error "
+              "(ECE) averages the gap between confidence and accuracy over {bins} confidence bins of the test split.",
+        "zh": "校准问的是：置信度为 80% 的预测，是否有 80% 的时候是对的；期望校准误差（ECE）在测试集的 {bins} "
+              "个置信度区间上，平均置信度与准确率之间的差距。",
+    },
+    "beyond.ece_values": {
+        "en": "ECE is {ce} for CE, {smooth} with label smoothing ({eps}), {mse} for MSE on probabilities and {sq} for "
+              "the square loss on logits.",
+        "zh": "交叉熵的 ECE 为 {ce}，加标签平滑（{eps}）后为 {smooth}，概率上的均方误差为 {mse}，"
+              "logit 上的平方损失为 {sq}。",
+    },
+    "beyond.ece_paired": {
+        "en": "Per seed CE's ECE minus smoothing's is {diff}, so {relation}.",
+        "zh": "逐个种子看，交叉熵的 ECE 减去标签平滑的 ECE 为 {diff}，所以{relation}。",
+    },
+    "beyond.smooth_ece": {"en": "smoothing's ECE", "zh": "标签平滑的 ECE"},
+    "beyond.ce_ece": {"en": "CE's", "zh": "交叉熵的 ECE"},
+    "beyond.square_scale": {
+        "en": "The square loss pulls the logits towards the one-hot values 1 and 0 rather than towards "
+              "log-probabilities, so the softmax of its outputs was never trained to be a probability.",
+        "zh": "平方损失把 logit 拉向独热编码的 1 和 0，而不是拉向对数概率，所以它输出的 softmax 从来没有被训练成概率。",
+    },
+    "beyond.temperature_mismatch": {
+        "en": "One temperature per run, fitted on the validation split (it changes no prediction), brings its ECE to "
+              "{sq} (mean temperature {t}), against {ce} for CE: most of its raw ECE measures a scale mismatch, not a "
+              "wrong ranking of confidence.",
+        "zh": "每次运行在验证集上拟合一个温度（它不改变任何预测），就能把它的 ECE 降到 {sq}（平均温度 {t}），"
+              "交叉熵为 {ce}：它原始 ECE 的大部分衡量的是尺度不匹配，而不是置信度的排序错了。",
+    },
+    "beyond.temperature_partial": {
+        "en": "One temperature per run, fitted on the validation split (it changes no prediction), brings its ECE to "
+              "{sq} (mean temperature {t}), against {ce} for CE: temperature scaling removes only part of its raw ECE.",
+        "zh": "每次运行在验证集上拟合一个温度（它不改变任何预测），能把它的 ECE 降到 {sq}（平均温度 {t}），"
+              "交叉熵为 {ce}：温度缩放只去掉了它原始 ECE 的一部分。",
+    },
+    "beyond.table_caption": {
+        "en": "Final test metrics, mean over seeds [95% interval]",
+        "zh": "最终的测试指标：各随机种子的平均值 [95% 区间]",
+    },
+    "fig.reliability": {
+        "en": "Reliability diagram on the test split: accuracy against confidence in each of {bins} equal-width bins, "
+              "seeds pooled; dotted: perfect calibration; the legend gives each loss's ECE.",
+        "zh": "测试集上的可靠性图：{bins} 个等宽区间里各自的准确率对置信度，合并所有随机种子；点线：完美校准；"
+              "图例给出每种损失的 ECE。",
+    },
+    "fig.learning_curves": {
+        "en": "Per epoch, mean and 95% interval over seeds: each loss's own training objective L (not comparable "
+              "across losses) and the test NLL, the cross-entropy of the softmax outputs (comparable).",
+        "zh": "每一轮的平均值与各随机种子的 95% 区间：每种损失自己的训练目标 L（不同损失之间不可比较），"
+              "以及测试集 NLL，即 softmax 输出的交叉熵（可以比较）。",
     },
     # ------------------------------------------------------------------ section 7
     "reproduce.title": {"en": "Reproduce", "zh": "复现"},

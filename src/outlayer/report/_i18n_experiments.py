@@ -71,12 +71,6 @@ EXPERIMENT_MESSAGES: dict[str, dict[str, str]] = {
         "zh": "从每个起点出发，神经元的输出 a 与代价随轮数的变化：两种代价，实线为 Nielsen 的学习率，虚线为相同的学习率；"
               "每个起点下方的表给出输出降到各阈值所需的轮数。",
     },
-    "exp.neuron.fig_gradient": {
-        "en": "The gradient reaching the weight, dC/dw, against the output a: the quadratic cost's is the cross-entropy's "
-              "times σ′(z) = a(1 − a) (right), small at both ends.",
-        "zh": "传到权重的梯度 dC/dw 随输出 a 的变化：二次代价的梯度等于交叉熵的梯度乘以 σ′(z) = a(1 − a)（右图），"
-              "在两端都很小。",
-    },
     # ------------------------------------------------------------------ confidence sweep
     "exp.sweep.title": {"en": "How confident must the start be before MSE fails?", "zh": "初始要多自信，均方误差才会失败？"},
     "exp.sweep.intro": {
@@ -201,16 +195,12 @@ EXPERIMENT_MESSAGES: dict[str, dict[str, str]] = {
     "exp.calib.col_floor": {"en": "ECE noise floor (95th percentile)", "zh": "ECE 噪声下限（第 95 百分位数）"},
     "exp.calib.fig_reliability": {
         "en": "The {init} start: Reliability diagrams, seeds pooled: accuracy (acc) against confidence (conf) per bin, before temperature "
-              "scaling (T = 1, solid) and after (T = T*, dashed), above the number of test samples n in each bin; σ₀ is "
-              "the initial logit scale (about 0.6: gentle start, 30: confident start).",
+              "scaling (T = 1, solid) and after (T = T*, dashed), above the number of test samples n in each bin, for "
+              "CE and CE + label smoothing (the other losses' diagrams are in the reliability figure above); σ₀ is "
+              "the initial logit scale (about 0.7: gentle start, 30: confident start).",
         "zh": "{init}初始化。可靠性图（合并各随机种子）：每个区间的准确率（acc）与置信度（conf），温度缩放前（T = 1，实线）与缩放后"
-              "（T = T*，虚线），下方为每个区间的测试样本数 n；σ₀ 为初始 logit 的尺度（约 0.6 为温和初始化，30 为自信初始化）。",
-    },
-    "exp.calib.fig_ece": {
-        "en": "The {init} start: ECE and NLL on the test split before (filled) and after (open) temperature scaling, 95% intervals over "
-              "seeds; grey: the ECE a calibrated model reaches by chance (95th percentile) at this test-set size.",
-        "zh": "{init}初始化。温度缩放前（实心）与缩放后（空心）测试集上的 ECE 与 NLL，附各随机种子的 95% 区间；灰条：在这样大小的测试集上，"
-              "一个已校准的模型仅因随机性就会达到的 ECE（第 95 百分位数）。",
+              "（T = T*，虚线），下方为每个区间的测试样本数 n；这里画的是交叉熵与“交叉熵 + 标签平滑”（其他损失的可靠性图见上文）；"
+              "σ₀ 为初始 logit 的尺度（约 0.7 为温和初始化，30 为自信初始化）。",
     },
     # ------------------------------------------------------------------ CE then MSE
     "exp.pretrain.title": {"en": "Cross-entropy first, then MSE", "zh": "先用交叉熵，再用均方误差"},
@@ -238,10 +228,9 @@ EXPERIMENT_MESSAGES: dict[str, dict[str, str]] = {
         "zh": "按随机种子配对，切换损失减去一直用交叉熵为 {d1}，因此{r1}；减去从头训练为 {d2}，因此{r2}。",
     },
     "exp.pretrain.fig": {
-        "en": "The {init} start: (a) Test accuracy per epoch t (mean over seeds, 95% band) of the three arms; the dotted line "
-              "ends the pretraining. (b) Their per-seed differences at the end, 95% paired-t intervals.",
-        "zh": "{init}初始化。(a) 三种做法的测试准确率随轮数 t 的变化（各随机种子的平均值与 95% 带）；虚线处预训练结束。"
-              "(b) 最后一轮时它们按随机种子配对的差值，附 95% 配对 t 区间。",
+        "en": "The {init} start: test accuracy per epoch (mean over seeds, 95% band) of the three arms; the dotted "
+              "line ends the pretraining.",
+        "zh": "{init}初始化：三种做法的测试准确率随轮数的变化（各随机种子的平均值与 95% 带）；虚线处预训练结束。",
     },
     # ------------------------------------------------------------------ many classes
     "exp.many.title": {"en": "The square loss at 100 classes", "zh": "100 个类别时的平方损失"},
@@ -347,10 +336,13 @@ EXPERIMENT_MESSAGES: dict[str, dict[str, str]] = {
     "exp.priors.col_learned_ce": {"en": "learned at step, cross-entropy", "zh": "学会时的步数（交叉熵）"},
     "exp.priors.col_learned_mse": {"en": "learned at step, MSE", "zh": "学会时的步数（均方误差）"},
     "exp.priors.fig": {
-        "en": "Top: the mean output per class over all training samples after every step (t in epochs), with each class's "
-              "prior π_c dotted in its colour. Bottom: the output on each class's own samples (log axis); the grey band is "
-              "the rarest class's prior ± the tolerance, the dashed line the learned threshold. Means over seeds.",
-        "zh": "上图：每一步之后，所有训练样本上各类别输出的平均值（t 以轮为单位），各类别的先验 π_c 以同色虚线标出。"
-              "下图：各类别自己的样本上的输出（对数坐标）；灰带是最稀少类别的先验加减容差，虚线是“学会”的阈值。均为各随机种子的平均。",
+        "en": "First: MSE's mean output per class over all training samples after every step, with each class's prior "
+              "π_c dotted in its colour (cross-entropy's looks alike: both losses match the priors on average). Then, "
+              "for cross-entropy and for MSE, the output on each class's own samples (log axis); the grey band is the "
+              "rarest class's prior ± the tolerance, the dashed line the learned threshold. Means over seeds; the "
+              "x axis in epochs.",
+        "zh": "第一幅：每一步之后，均方误差在所有训练样本上各类别输出的平均值，各类别的先验 π_c 以同色虚线标出（交叉熵的样子相同："
+              "两种损失平均而言都对上了先验）。其后两幅：交叉熵与均方误差下，各类别自己的样本上的输出（对数坐标）；灰带是最稀少类别的"
+              "先验加减容差，虚线是“学会”的阈值。均为各随机种子的平均；横轴以轮为单位。",
     },
 }

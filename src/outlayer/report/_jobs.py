@@ -8,8 +8,10 @@ parallel changes the run time only, never a number.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,13 +44,15 @@ class Plan:
     epochs: int
     quick: bool
     surface_options: dict[str, Any] = field(default_factory=dict)
+    label_column: str | int | None = None  #: of a CSV --dataset (None: the last column)
 
     def describe(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "seeds": self.seeds, "epochs": self.epochs, "quick": self.quick,
-                "surface_options": dict(self.surface_options)}
+                "surface_options": dict(self.surface_options),
+                **({"label_column": self.label_column} if self.label_column is not None else {})}
 
 
-def make_plan(dataset: str, seeds: int | None, quick: bool) -> Plan:
+def make_plan(dataset: str, seeds: int | None, quick: bool, label_column: str | int | None = None) -> Plan:
     """Default: ``outlayer compare``'s seeds and epochs (CompareConfig: 10 x 20, the epochs the default
     learning rates were tuned for) and the surface lab's own settings; quick: CompareConfig.QUICK
     (2 x 5) and SurfaceConfig.QUICK's coarse grids."""
@@ -60,8 +64,8 @@ def make_plan(dataset: str, seeds: int | None, quick: bool) -> Plan:
         # fewer descent steps: CE escapes the corner in tens of steps, MSE in none of them either way
         surface.update(SurfaceConfig.QUICK)
         return Plan(str(dataset), int(seeds or CompareConfig.QUICK["seeds"]), CompareConfig.QUICK["epochs"], True,
-                    surface)
-    return Plan(str(dataset), int(seeds or defaults.seeds), defaults.epochs, False, surface)
+                    surface, label_column)
+    return Plan(str(dataset), int(seeds or defaults.seeds), defaults.epochs, False, surface, label_column)
 
 
 @dataclass(frozen=True)
@@ -100,9 +104,10 @@ def training_jobs(plan: Plan) -> list[Job]:
 
         analyses, extra = CELL_ANALYSES.get(name, ((), ()))
         losses = (*losses, *(loss for loss in extra if loss not in losses))
-        jobs.append(Job(name, "compare", {"dataset": plan.dataset, "losses": losses, "init": init,
-                                           "optimizer": optimizer, **common}, figures,
-                        cost=len(losses) + len(analyses) / 2, analyses=analyses))
+        options = {"dataset": plan.dataset, "losses": losses, "init": init, "optimizer": optimizer, **common}
+        if plan.label_column is not None:
+            options["label_column"] = plan.label_column
+        jobs.append(Job(name, "compare", options, figures, cost=len(losses) + len(analyses) / 2, analyses=analyses))
     jobs.append(Job("ordinal", "compare", {"dataset": "ordinal", "losses": ("scalar", "ce"), "init": "gentle",
                                             "optimizer": "sgd", **common},
                     {"labels_ordinal_accuracy": ("accuracy_figure", ("scalar", "ce"))}, cost=1.0))
@@ -170,7 +175,7 @@ def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
         explained = {name: explain(**kwargs) for name, kwargs in job.options["calls"].items()}
         built = {stem: getattr(_figures, function)([explained[name] for name in names])
                  for stem, (function, names) in job.figures.items()}
-        return {"results": explained, "figures": save_figures(built, figure_dir, formats=("png",))}
+        return {"results": explained, "figures": save_figures(built, figure_dir)}
     if job.kind == "surface":
         from outlayer.surface import run
 
@@ -181,7 +186,7 @@ def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
 
         probe = probes.measure(**job.options)
         built = {"adam_first_step": training.adam_first_step_figure(probe)}
-        return {**probe, "figures": save_figures(built, figure_dir, formats=("png",))}
+        return {**probe, "figures": save_figures(built, figure_dir)}
     if job.kind == "tuning":
         from outlayer.experiments import default_lr_table
         from outlayer.plots import training
@@ -192,7 +197,7 @@ def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
         built = {"lr_tuning": training.lr_tuning_figure(panels)}
         cells = {f"{init}-{optimizer}": table["tables"][optimizer][init] for init, optimizer in job.options["panels"]}
         return {"command": table["command"], "procedure": table["procedure"], "rates": table["rates"],
-                "cells": cells, "figures": save_figures(built, figure_dir, formats=("png",))}
+                "cells": cells, "figures": save_figures(built, figure_dir)}
     if job.kind == "lab":
         from outlayer.report._experiments import run_lab_job
 
@@ -206,7 +211,7 @@ def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
     slim = _slim_compare(result)
     built = {stem: getattr(training, function)(_subset(result, losses))
              for stem, (function, losses) in job.figures.items()}
-    slim["figures"] = save_figures(built, figure_dir, formats=("png",))
+    slim["figures"] = save_figures(built, figure_dir)
     if job.analyses:
         from outlayer.report._experiments import run_analyses
 
@@ -219,7 +224,13 @@ def run_jobs(jobs: Iterable[Job], figure_dir: Path, *, workers: int | None = Non
     """Run every job (longest first) on ``workers`` processes; results by job name.
 
     ``workers`` defaults to :func:`default_workers`; 1 runs everything in this process (no pool).
+    The workers never outlive this process (see :func:`_worker_init`). When a job fails or the run
+    is interrupted, the workers still busy are stopped at once (not waited for) and the error is
+    raised here; a worker that died (killed, out of memory) is reported as a RuntimeError naming
+    its job.
     """
+    from concurrent.futures.process import BrokenProcessPool
+
     jobs = sorted(jobs, key=lambda job: -job.cost)
     if workers is None:
         workers = default_workers()
@@ -233,15 +244,97 @@ def run_jobs(jobs: Iterable[Job], figure_dir: Path, *, workers: int | None = Non
         return results
     pool = _pool(workers)
     try:
-        futures: dict[Future[dict[str, Any]], Job] = {pool.submit(run_job, job, str(figure_dir)): job for job in jobs}
+        # The workers are forked during the first submit. A Ctrl-C reaching the whole process group
+        # in the instant between a fork and the worker's initializer would interrupt the child in
+        # the fork handlers (and print a traceback), so SIGINT and SIGTERM wait, blocked, until every
+        # worker exists: children inherit the mask and discard the signal once they ignore it.
+        with _signals_blocked():
+            futures: dict[Future[dict[str, Any]], Job] = {pool.submit(run_job, job, str(figure_dir)): job
+                                                          for job in jobs}
         for future in as_completed(futures):
             job = futures[future]
-            results[job.name] = future.result()  # re-raises a worker's exception here
+            try:
+                results[job.name] = future.result()  # re-raises a worker's exception here
+            except BrokenProcessPool:
+                raise RuntimeError(f"a worker process died while running the {job.name!r} lab "
+                                   "(killed, or out of memory)") from None
             if on_done is not None:
                 on_done(job)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # after a failure: drop the jobs not yet started
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
     return results
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel what has not started, terminate the workers that are running."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    deadline = time.monotonic() + 5.0
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
+
+
+#: prctl(2) option: the signal the kernel sends this process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_init(parent: int) -> None:
+    """Run in each worker as it starts: die with the parent, leave Ctrl-C to the parent.
+
+    On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` makes the kernel kill the worker the moment its
+    parent dies, even by kill -9; elsewhere (and as a second line) a watchdog thread exits the
+    worker within half a second of the parent's death (the worker is re-parented, so getppid()
+    changes). SIGINT is ignored (the parent, which also gets Ctrl-C, stops the workers) and SIGTERM
+    gets its default action back (the parent's handler came along with fork).
+    """
+    import signal
+    import sys
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent across the fork (see run_jobs)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="outlayer-parent-watchdog", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back in this thread (delivered when the block ends); POSIX only."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -251,4 +344,5 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     # where fork is unavailable (Windows) the platform default is used
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init,
+                               initargs=(os.getpid(),))

@@ -12,11 +12,8 @@ Building blocks (all return or hold :class:`~outlayer.report._markup.Markup`):
 * :func:`render_template` fills ``{{ name }}`` and ``{{ t:<key> }}`` fields of an asset (the page
   template, the explorer's and the surface's markup) with escaped values and translations.
 
-Legacy: the sections listed in :data:`LEGACY_SECTIONS` are still written as raw English HTML
-strings (``paragraph(str)``, ``add(table(...))``, ``Figure(stem, "caption <span ...>")``). Their
-raw strings pass through, marked ``data-untranslated``; in every other section a plain ``str``
-where HTML is expected raises TypeError. Converting a section means: T(...) for its sentences,
-``section.table`` for its tables, and removing its key from :data:`LEGACY_SECTIONS`.
+A plain ``str`` where HTML is expected raises TypeError: every sentence of the page is a
+catalogue message, every number a :class:`Numbers` tag, every formula MathML.
 """
 
 from __future__ import annotations
@@ -46,7 +43,6 @@ from outlayer.report._i18n import (
 from outlayer.report._markup import Markup, attrs, escape, json_script
 
 __all__ = [
-    "LEGACY_SECTIONS",
     "Figure",
     "Markup",
     "Numbers",
@@ -57,12 +53,7 @@ __all__ = [
     "read_asset",
     "render_page",
     "render_template",
-    "table",
 ]
-
-#: Sections whose builders still hand over raw English HTML strings (the lab's sections, to be
-#: converted to T(...) messages); their text is shown in English in both languages.
-LEGACY_SECTIONS: frozenset[str] = frozenset({"surface", "training", "beyond"})
 
 #: The smallest text a figure may show, in CSS px, at the width the page gives it.
 MIN_FIGURE_TEXT_PX = 10.0
@@ -213,27 +204,39 @@ def _slug(stem: str) -> str:
 class Figure:
     """A figure of the report: ``stem`` is relative to the report folder, without extension.
 
-    ``caption`` is a :class:`Msg` (or Markup); a plain ``str`` is accepted as raw HTML only in a
-    legacy section. The page shows the SVG when there is one (sharp at any zoom and in print),
-    else the PNG, and links every file that exists. ``formats`` is what to expect when the
-    files cannot be looked at (no report folder given).
+    ``caption`` is a :class:`Msg` (or Markup). A figure of several panels (:class:`outlayer.plots.Panels`)
+    lists its panel files in ``panels`` (stems, relative to the report folder): they sit side by
+    side where the column fits them and one under the other on a phone, under one caption and one
+    permalink (``#fig-<stem>``). Each panel shows its SVG when there is one (sharp at any zoom and
+    in print), else its PNG, and carries its natural width and the narrowest width at which its
+    smallest text is 10 CSS px. ``formats`` is what to expect when the files cannot be looked at
+    (no report folder given).
     """
 
     stem: str
-    caption: Msg | Markup | str
+    caption: Msg | Markup
     formats: tuple[str, ...] = ("png", "svg")
+    panels: tuple[str, ...] = ()
 
     @property
     def anchor(self) -> str:
         return f"fig-{_slug(self.stem)}"
 
-    def html(self, root: Path | None = None, *, legacy: bool = False, lang: str = LANGUAGES[0]) -> Markup:
-        formats = [fmt for fmt in ("svg", "png") if fmt in self.formats]
-        if root is not None:
-            formats = [fmt for fmt in ("svg", "png") if (root / f"{self.stem}.{fmt}").is_file()]
-            if not formats:
-                raise FileNotFoundError(f"figure {self.stem!r} has no .svg or .png file in {root}")
-        shown = f"{self.stem}.{formats[0]}"
+    @property
+    def files(self) -> tuple[str, ...]:
+        return self.panels or (self.stem,)
+
+    def _formats(self, stem: str, root: Path | None) -> list[str]:
+        if root is None:
+            return [fmt for fmt in ("svg", "png") if fmt in self.formats]
+        formats = [fmt for fmt in ("svg", "png") if (root / f"{stem}.{fmt}").is_file()]
+        if not formats:
+            raise FileNotFoundError(f"figure {stem!r} has no .svg or .png file in {root}")
+        return formats
+
+    def _frame(self, stem: str, formats: Sequence[str], root: Path | None, lang: str) -> tuple[Markup, Markup]:
+        """One panel's frame, and the style that sizes it."""
+        shown = f"{stem}.{formats[0]}"
         style = Markup("")
         size_attrs = Markup("")
         if root is not None:
@@ -241,28 +244,43 @@ class Figure:
             natural = math.ceil(size.width_px)
             style = Markup(f' style="--fig-w:{natural}px;--fig-min:{size.min_display_px()}px"')
             size_attrs = Markup(f' width="{natural}" height="{math.ceil(size.height_px)}"')
-        caption = _caption(self.caption, legacy)
-        alt = (translated_attribute("alt", self.caption, lang) if isinstance(self.caption, Msg)
-               else attrs(alt=re.sub(r"<[^>]+>", "", str(self.caption))))
-        links = Markup(" ").join(
-            Markup(f'<a href="{escape(self.stem)}.{fmt}">{fmt.upper()}</a>') for fmt in reversed(formats)
-        )
+        alt = translated_attribute("alt", self.caption, lang) if isinstance(self.caption, Msg) else attrs(
+            alt=re.sub(r"<[^>]+>", "", str(self.caption)))
+        frame = Markup(f'<div class="fig-frame"{style if self.panels else ""}><a href="{escape(shown)}">'
+                       f'<img src="{escape(shown)}"{alt}{size_attrs} loading="eager"></a></div>')
+        return frame, style
+
+    def html(self, root: Path | None = None, *, lang: str = LANGUAGES[0]) -> Markup:
+        if not isinstance(self.caption, (Msg, Markup)):
+            raise TypeError(f"a caption must be T(...) or Markup, not {type(self.caption).__name__} {self.caption!r}")
+        files = [(stem, self._formats(stem, root)) for stem in self.files]
+        frames = [self._frame(stem, formats, root, lang) for stem, formats in files]
         anchor = escape(self.anchor)
+        if self.panels:
+            # "PNG 1 2 3 · SVG 1 2 3": one link per panel and format
+            links = Markup(" · ").join(
+                Markup("{} {}").format(fmt.upper(), Markup(" ").join(
+                    Markup('<a href="{}.{}">{}</a>').format(stem, fmt, str(i + 1))
+                    for i, (stem, formats) in enumerate(files) if fmt in formats))
+                for fmt in ("png", "svg") if any(fmt in formats for _, formats in files))
+            body = Markup('<div class="panels" data-count="{}"{}>{}</div>').format(
+                str(len(frames)), frames[0][1], Markup("").join(frame for frame, _ in frames))
+            # the first panel's size and the panel count let the figure share a row with others
+            size = str(frames[0][1])[len(' style="'):-1] + ";" if frames[0][1] else ""
+            opening = Markup(f'<figure class="fig multi" id="{anchor}" style="{size}--count:{len(frames)}">')
+        else:
+            (stem, formats), (frame, style) = files[0], frames[0]
+            links = Markup(" ").join(Markup('<a href="{}.{}">{}</a>').format(stem, fmt, fmt.upper())
+                                     for fmt in reversed(formats))
+            body = frame
+            opening = Markup(f'<figure class="fig" id="{anchor}"{style}>')
         return Markup(
-            f'<figure class="fig" id="{anchor}"{style}><div class="fig-frame">'
-            f'<a href="{escape(shown)}"><img src="{escape(shown)}"{alt}{size_attrs} loading="eager"></a></div>'
-            f'<figcaption><span class="scroll-hint" aria-hidden="true">⇠ ⇢ </span>{caption} <span class="fig-links" translate="no">({links})'
+            f'{opening}{body}'
+            f'<figcaption><span class="scroll-hint" aria-hidden="true">⇠ ⇢ </span>{inline(self.caption)} '
+            f'<span class="fig-links" translate="no">({links})'
             f' <a class="permalink" href="#{anchor}"{translated_attribute("aria-label", T("page.permalink"), lang)}>#</a>'
             f"</span></figcaption></figure>"
         )
-
-
-def _caption(caption: Msg | Markup | str, legacy: bool) -> Markup:
-    if isinstance(caption, (Msg, Markup)):
-        return inline(caption)
-    if legacy:
-        return Markup(f'<span data-untranslated="">{caption}</span>')
-    raise TypeError(f"a caption must be T(...) or Markup, not plain str {caption!r}")
 
 
 @dataclass
@@ -270,10 +288,9 @@ class _FigureGrid:
     figures: list[Figure]
     wide: bool
 
-    def html(self, root: Path | None, legacy: bool, lang: str) -> Markup:
+    def html(self, root: Path | None, lang: str) -> Markup:
         css = "figures wide" if self.wide else "figures"
-        return Markup(f'<div class="{css}">' + "".join(f.html(root, legacy=legacy, lang=lang) for f in self.figures)
-                      + "</div>")
+        return Markup(f'<div class="{css}">' + "".join(f.html(root, lang=lang) for f in self.figures) + "</div>")
 
 
 # ------------------------------------------------------------------------------------ tables
@@ -300,14 +317,6 @@ def data_table(caption: Msg | Markup, header: Sequence[Msg | Markup | str], rows
                   f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
-def table(caption: str, header: Sequence[str], rows: Iterable[Sequence[str]], numeric_from: int = 1) -> str:
-    """Legacy: an HTML table from raw HTML strings (for the sections in :data:`LEGACY_SECTIONS`).
-
-    Returns a plain ``str``, which only a legacy section accepts; new code uses :meth:`Section.table`.
-    """
-    return str(data_table(caption, header, rows, numeric_from, lambda c: Markup(str(c))))
-
-
 # ----------------------------------------------------------------------------------- sections
 @dataclass
 class Section:
@@ -318,21 +327,15 @@ class Section:
     blocks: list[Any] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def legacy(self) -> bool:
-        return self.key in LEGACY_SECTIONS
-
     def _trusted(self, block_: Any) -> Any:
         if isinstance(block_, (Markup, _FigureGrid)):
             return block_
         if isinstance(block_, Msg):
             return block([block_])
-        if isinstance(block_, str) and self.legacy:
-            return Markup(f'<div data-untranslated="">{block_}</div>')
         raise TypeError(f"section {self.key!r}: a block must be Markup or T(...), not {type(block_).__name__} "
-                        f"{str(block_)[:60]!r} (raw HTML strings are accepted only in {sorted(LEGACY_SECTIONS)})")
+                        f"{str(block_)[:60]!r}")
 
-    def add(self, *blocks: Markup | Msg | str) -> None:
+    def add(self, *blocks: Markup | Msg) -> None:
         """Append trusted blocks (Markup, or a message as its own paragraph)."""
         self.blocks.extend(self._trusted(b) for b in blocks)
 
@@ -342,15 +345,6 @@ class Section:
             if not isinstance(part, (Msg, Markup)):
                 raise TypeError(f"section {self.key!r}: paragraph parts must be T(...) or Markup, got {part!r}")
         self.blocks.append(block(parts, "p", **attributes))
-
-    def paragraph(self, *sentences: Msg | Markup | str) -> None:
-        """A paragraph; raw HTML strings only in a legacy section (new code: :meth:`p`)."""
-        if all(isinstance(s, (Msg, Markup)) for s in sentences):
-            self.p(*sentences)
-        elif self.legacy:
-            self.blocks.append(Markup('<p data-untranslated="">' + " ".join(str(s) for s in sentences) + "</p>"))
-        else:
-            self._trusted(" ".join(map(str, sentences)))  # raises the TypeError
 
     def table(self, caption: Msg | Markup, header: Sequence[Msg | Markup | str], rows: Iterable[Sequence[Any]],
               numeric_from: int = 1) -> None:
@@ -367,7 +361,7 @@ class Section:
         return escape(self.title)
 
     def html(self, number: int, root: Path | None = None, lang: str = LANGUAGES[0]) -> Markup:
-        body = "\n".join(b.html(root, self.legacy, lang) if isinstance(b, _FigureGrid) else b for b in self.blocks)
+        body = "\n".join(b.html(root, lang) if isinstance(b, _FigureGrid) else b for b in self.blocks)
         return Markup(f'<section id="{escape(self.key)}">\n<h2><span class="secnum">{number}.</span> '
                       f"{self.title_html()}</h2>\n{body}\n</section>")
 

@@ -14,14 +14,12 @@ them (z_1 is class 1's logit), while the code and the data files index from 0.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from outlayer.catalogue import CATALOGUE
 from outlayer.report import _math as m
-from outlayer.report._i18n import MESSAGES, Joined, Msg, T
+from outlayer.report._i18n import LANGUAGE_NEUTRAL, MESSAGES, Joined, Msg, T
 from outlayer.report._jobs import BEYOND_LOSSES, TEMPERATURES, TRAINING_CELLS
 from outlayer.report._markup import Markup, attrs
 from outlayer.report._page import (
@@ -32,17 +30,11 @@ from outlayer.report._page import (
     data_table,
     read_asset,
     render_template,
-    table,
 )
 
-__all__ = ["REFERENCES", "build_sections", "notation_box", "relation", "relation_msg"]
+__all__ = ["REFERENCES", "build_sections", "figure_from", "notation_box", "relation_key", "relation_msg"]
 
 Results = Mapping[str, Mapping[str, Any]]
-
-#: Legacy English labels (the catalogue's, :mod:`outlayer.catalogue`), used by the sections not yet
-#: converted to the message catalogue.
-LOSS_LABELS: dict[str, str] = {name: entry.label for name, entry in CATALOGUE.items()}
-
 
 def loss_label(loss: str) -> Msg | str:
     """A loss's translated name (``lossname.<name>`` in the catalogue), else its registry name."""
@@ -54,8 +46,8 @@ def class_label(name: str) -> Msg | str:
     return T(f"js.class.{name}") if f"js.class.{name}" in MESSAGES else name
 
 
-def relation(a: Mapping[str, Any], b: Mapping[str, Any], paired: Mapping[str, Any] | None = None) -> str:
-    """How ``a`` stands to ``b``, in words that the numbers of this run support.
+def relation_key(a: Mapping[str, Any], b: Mapping[str, Any], paired: Mapping[str, Any] | None = None) -> str:
+    """How ``a`` stands to ``b``, as the catalogue key of the words that the numbers of this run support.
 
     With ``paired`` (the per-seed difference a - b from ``compare()["paired"]``, or its mirror
     b - a with ``"flip": True``): "clearly above" / "clearly below" only when both its 95 %
@@ -64,22 +56,6 @@ def relation(a: Mapping[str, Any], b: Mapping[str, Any], paired: Mapping[str, An
     overlap; overlapping intervals do not show equality, so the words stay "not clearly different
     from". With a single seed there is no interval and the words only say which mean is larger.
     """
-    return _RELATION_WORDS[_relation_key(a, b, paired)]
-
-
-#: The legacy sections' English relation words (the catalogue's rel.* entries are whole clauses).
-_RELATION_WORDS: dict[str, str] = {
-    "rel.not_comparable": "not comparable (a run diverged)",
-    "rel.equal": "equal to",
-    "rel.above_one_seed": "above (one seed, no interval)",
-    "rel.below_one_seed": "below (one seed, no interval)",
-    "rel.clearly_above": "clearly above",
-    "rel.clearly_below": "clearly below",
-    "rel.within": "not clearly different from",
-}
-
-
-def _relation_key(a: Mapping[str, Any], b: Mapping[str, Any], paired: Mapping[str, Any] | None = None) -> str:
     if a.get("mean") is None or b.get("mean") is None:
         return "rel.not_comparable"
     if paired is not None:
@@ -110,7 +86,7 @@ def _relation_key(a: Mapping[str, Any], b: Mapping[str, Any], paired: Mapping[st
 def relation_msg(a: Mapping[str, Any], b: Mapping[str, Any], a_name: Msg, b_name: Msg,
                  paired: Mapping[str, Any] | None = None) -> Msg:
     """The clause "A is clearly above B" (or below, or not clearly different) for statistics a, b."""
-    return T(_relation_key(a, b, paired), a=a_name, b=b_name)
+    return T(relation_key(a, b, paired), a=a_name, b=b_name)
 
 
 def _paired_data(result: Mapping[str, Any], losses: Sequence[str]) -> dict[str, Any]:
@@ -135,8 +111,8 @@ def _interval(numbers: Numbers, path: str, fmt: str, key: str, extra: str | None
     if entry.get(key) is not None:
         inner = Markup("[{}, {}]").format(numbers(f"{path}/{key}/0", fmt), numbers(f"{path}/{key}/1", fmt))
         if extra is not None and entry.get(extra) is not None:
-            inner += Markup(" (bootstrap {}, {})").format(numbers(f"{path}/{extra}/0", fmt),
-                                                          numbers(f"{path}/{extra}/1", fmt))
+            inner += Markup(" ") + T("stat.bootstrap", low=numbers(f"{path}/{extra}/0", fmt),
+                                     high=numbers(f"{path}/{extra}/1", fmt)).inline()
         text += Markup(' <span class="note">{}</span>').format(inner)
     return text
 
@@ -146,10 +122,17 @@ def _difference(numbers: Numbers, path: str, fmt: str = ".1%") -> Markup:
     return _interval(numbers, path, fmt, "t_ci95", "bootstrap_ci95")
 
 
-def _paired_relation(summary: Mapping[str, Any], paired: Mapping[str, Any], a: str, b: str,
-                     metric: str = "test_accuracy") -> str:
+def _paired_key(summary: Mapping[str, Any], paired: Mapping[str, Any], a: str, b: str,
+                metric: str = "test_accuracy") -> str:
+    """:func:`relation_key` of losses ``a`` and ``b`` from their stored paired difference."""
     _, entry, flipped = _paired(paired, a, b)
-    return relation(summary[a][metric], summary[b][metric], {**entry[metric], "flip": flipped})
+    return relation_key(summary[a][metric], summary[b][metric], {**entry[metric], "flip": flipped})
+
+
+def _paired_relation(summary: Mapping[str, Any], paired: Mapping[str, Any], a: str, b: str, a_name: Msg, b_name: Msg,
+                     metric: str = "test_accuracy") -> Msg:
+    """The clause "A is clearly above B" (or ...) for losses ``a``, ``b``, from their paired difference."""
+    return T(_paired_key(summary, paired, a, b, metric), a=a_name, b=b_name)
 
 
 def _stat(numbers: Numbers, path: str, fmt: str = ".1%") -> Markup:
@@ -167,16 +150,6 @@ def _compare_data(result: Mapping[str, Any], losses: Sequence[str]) -> dict[str,
     }
 
 
-def _setup_phrase(numbers: Numbers, prefix: str) -> str:
-    """Legacy English: "digits (10 classes, 450 test samples), 5 seeds, 20 epochs of sgd from a gentle start"."""
-    at = (lambda path: f"{prefix}/{path}") if prefix else (lambda path: path)
-    config = numbers.value(at("config"))
-    return (f"{html.escape(str(config['dataset']['name']))} ({numbers(at('config/dataset/n_classes'), 'd')} classes, "
-            f"{numbers(at('config/dataset/n_test'), 'd')} test samples), {len(config['seeds'])} seeds, "
-            f"{numbers(at('config/epochs'), 'd')} epochs of {html.escape(config['optimizer'])} from a "
-            f"{html.escape(config['init'])} start")
-
-
 def setup_msg(numbers: Numbers, prefix: str) -> Msg:
     """The training setup of a compare() result at ``prefix`` of the data, as a translated phrase."""
     at = (lambda path: f"{prefix}/{path}") if prefix else (lambda path: path)
@@ -188,9 +161,20 @@ def setup_msg(numbers: Numbers, prefix: str) -> Msg:
              optimizer=str(config["optimizer"]), init=T(f"init.{init}") if f"init.{init}" in MESSAGES else init)
 
 
-def _figure(result: Mapping[str, Any], stem: str, caption: Msg | str) -> Figure:
-    """A figure a job drew into figures/ (``result["figures"]``: stem -> file name)."""
-    return Figure(f"figures/{Path(result['figures'][stem]).stem}", caption, formats=("png",))
+def _figure(result: Mapping[str, Any], stem: str, caption: Msg) -> Figure:
+    """A figure a job drew into figures/ (``result["figures"]``: the listing of :func:`outlayer.plots.save_figures`),
+    with all its panels."""
+    return figure_from(result["figures"], stem, caption)
+
+
+def figure_from(written: Mapping[str, str], stem: str, caption: Msg) -> Figure:
+    """The page's :class:`Figure` for figure ``stem`` of a :func:`outlayer.plots.save_figures` listing."""
+    from outlayer.plots import figure_stems
+
+    stems = figure_stems(written, stem)
+    if len(stems) == 1:
+        return Figure(f"figures/{stems[0]}", caption)
+    return Figure(f"figures/{stem}", caption, panels=tuple(f"figures/{file}" for file in stems))
 
 
 def beside(main: Markup, aside: Markup) -> Markup:
@@ -530,156 +514,172 @@ def _surface_derivation() -> Markup:
     ]
     return m.derivation(T("deriv.surface.title"), steps, key="surface")
 # ----------------------------------------------------------------------------------- section 4
-def _fixed_text(numbers: Numbers, setup: Mapping[str, Any]) -> str:
-    """"y3 = −∞" for a held-out logit, else its tagged value."""
+def _optimizer_name(optimizer: str) -> Msg | str:
+    """An optimiser's translated name (the interactive surface's: ``js.opt.<name>``)."""
+    key = f"js.opt.{optimizer}"
+    if key in LANGUAGE_NEUTRAL:
+        return MESSAGES[key]["en"]  # a name ("Adam"): the same in every language, marked translate="no"
+    return T(key) if key in MESSAGES else optimizer
+
+
+def _fixed_math(n: Numbers, setup: Mapping[str, Any]) -> Markup:
+    """The held logits as MathML, 1-based: z₃ = −∞ for a held-out class, else its tagged value."""
     parts = []
     for c, value in setup["fixed"].items():
-        shown = "−∞" if value == "-inf" else numbers(f"setup/fixed/{c}", "g")
-        parts.append(f"y{int(c) + 1} = {shown}")
-    return ", ".join(parts)
+        shown = m.row(m.O("−"), m.I("∞")) if value == "-inf" else n.mn(f"setup/fixed/{c}", "g")
+        parts.append(m.row(_v("z", str(int(c) + 1)), m.O("="), shown))
+    return m.math(*m.join(parts, m.O(",")))
 
 
-def _steps_cell(numbers: Numbers, loss: str, entry: Mapping[str, Any], optimizer: str,
-                steps_path: str = "setup/steps") -> str:
+def _point(n: Numbers, path: str, fmt: str = "g") -> Markup:
+    """``(a, b)`` of the two numbers at ``path/0``, ``path/1``."""
+    return Markup("({}, {})").format(n(f"{path}/0", fmt), n(f"{path}/1", fmt))
+
+
+def _steps_cell(n: Numbers, loss: str, entry: Mapping[str, Any], optimizer: str) -> Msg | Markup:
     path = entry["paths"][optimizer]
     if path["steps_to_p90"] is not None:
-        return numbers(f"losses/{loss}/paths/{optimizer}/steps_to_p90", "d")
+        return n(f"losses/{loss}/paths/{optimizer}/steps_to_p90", "d")
     if not entry["goal_reachable"]:
-        return "unreachable"
+        return T("surface.cell_unreachable")
     if path["diverged"]:
-        return "diverged"
-    return f"> {numbers(steps_path, 'd')}"
+        return T("surface.cell_diverged")
+    return Markup("&gt; {}").format(n("setup/steps", "d"))
+
+
+def _reached(n: Numbers, loss: str, value: int | None) -> Msg:
+    if value is None:
+        return T("surface.not_within", steps=n("setup/steps", "d"))
+    return T("surface.needs", steps=n(f"losses/{loss}/steps_to_p90", "d"))
 
 
 def surface_section(results: Results) -> Section:
     surface = results["surface"]
-    section = Section("surface", "The error surface")
+    section = Section("surface", T("surface.title"))
     section.data = {key: value for key, value in surface.items() if key != "figures"}
+    section.data["target_class"] = surface["setup"]["target"] + 1  # the class number a reader sees (1-based)
     n = Numbers(section.key, section.data)
     setup = surface["setup"]
     losses = surface["losses"]
-    u, v = setup["swept_names"]
-    target = f"y{setup['target'] + 1}"
-    held_out = bool(setup.get("held_out"))
-    section.paragraph(
-        f"The lecture's picture: {n('setup/num_classes', 'd')} classes with {target} the true class's logit, "
-        f"{_fixed_text(n, setup)} held fixed"
-        + (" (that class cannot occur: its probability is exactly 0 and label smoothing gives it no mass)"
-           if held_out else "")
-        + f", and the error plotted over ({u}, {v}) in [{n('setup/limits/0', 'g')}, {n('setup/limits/1', 'g')}]².",
-        f"In the wrong-but-confident corner ({u}, {v}) = ({n('setup/start/0', 'g')}, {n('setup/start/1', 'g')}) "
-        f"the true class has probability {n('losses/ce/corner/p_target', '.1e')}; the CE gradient there has norm "
-        f"{n('losses/ce/corner/grad_norm', '.3f')} and the MSE gradient {n('losses/mse/corner/grad_norm', '.1e')}, "
-        f"{n('corner_grad_norm_ratio_ce_mse', '.1e')} times smaller: MSE's surface is flat exactly where the model is "
-        "most wrong.",
+    u, v = (m.math(_v("z", str(index + 1))) for index in setup["swept"])
+    target = setup["target"]
+    p_t = m.math(_v("p", str(target + 1)))
+    section.p(
+        T("surface.setup", classes=n("setup/num_classes", "d"), t=n("target_class", "d"),
+          fixed=_fixed_math(n, setup), held=T("surface.held_out_note") if setup.get("held_out") else "",
+          u=u, v=v, lo=n("setup/limits/0", "g"), hi=n("setup/limits/1", "g")),
+        T("surface.corner", u=u, v=v, start=_point(n, "setup/start"), p=n("losses/ce/corner/p_target", ".1e"),
+          ce=n("losses/ce/corner/grad_norm", ".3f"), mse=n("losses/mse/corner/grad_norm", ".1e"),
+          ratio=n("corner_grad_norm_ratio_ce_mse", ".1e")),
+        T("surface.figure_names"),
     )
     primary = setup["steps_to_p90_optimizer"]
-    ce_steps, mse_steps = losses["ce"]["steps_to_p90"], losses["mse"]["steps_to_p90"]
-
-    def reached(loss: str, value: int | None) -> str:
-        if value is None:
-            return f"does not get there within {n('setup/steps', 'd')} steps"
-        return f"needs {n(f'losses/{loss}/steps_to_p90', 'd')} steps"
-
-    stuck = losses["mse"]["paths"][primary]["extrapolated_steps_to_p90"]
-    sentences = [f"Gradient descent ({html.escape(primary)}, learning rate {n('setup/lr', 'g')}) from that corner until "
-                 f"the true class has p ≥ {n('setup/goal', 'g')}: CE {reached('ce', ce_steps)}, "
-                 f"MSE {reached('mse', mse_steps)}."]
-    if stuck is not None:
-        sentences.append(f"At the pace it keeps on the plateau, MSE would need about "
-                         f"{n(f'losses/mse/paths/{primary}/extrapolated_steps_to_p90', '.1e')} steps.")
-    section.paragraph(*sentences)
-    unreachable = [loss for loss, entry in losses.items() if not entry["goal_reachable"]]
-    reach_sentences = ["A goal counts only where it can be reached: each loss's lowest point on the whole plane "
-                       "is searched, and a path that passes the goal on its way elsewhere (overshooting) or diverges "
-                       "is not counted."]
-    for loss in unreachable:
-        reach_sentences.append(
-            f"The {html.escape(LOSS_LABELS.get(loss, loss))} is lowest at ({n(f'losses/{loss}/optimum/point/0', '.3g')}, "
-            f"{n(f'losses/{loss}/optimum/point/1', '.3g')}), where p = {n(f'losses/{loss}/optimum/p_target', '.3f')} "
-            f"&lt; {n('setup/goal', 'g')}: its goal is unreachable, so it has no step count"
-            + ("; some of its paths cross the goal while overshooting."
-               if any(path["first_above_goal"] is not None for path in losses[loss]["paths"].values()) else "."))
-    for loss in losses:
-        if loss in unreachable or loss not in ("ce-smooth",):
-            continue
-        reach_sentences.append(
-            f"{html.escape(LOSS_LABELS.get(loss, loss))} tops out at p = {n(f'losses/{loss}/optimum/p_target', '.3f')} "
-            f"(its smoothed target), above the goal.")
+    descent = [T("surface.descent", optimizer=_optimizer_name(primary), lr=n("setup/lr", "g"), p=p_t,
+                 goal=n("setup/goal", "g"), ce=_reached(n, "ce", losses["ce"]["steps_to_p90"]),
+                 mse=_reached(n, "mse", losses["mse"]["steps_to_p90"]))]
+    if losses["mse"]["paths"][primary]["extrapolated_steps_to_p90"] is not None:
+        descent.append(T("surface.extrapolated",
+                         steps=n(f"losses/mse/paths/{primary}/extrapolated_steps_to_p90", ".1e")))
+    section.p(*descent)
+    reach = [T("surface.reach_rule")]
+    for loss, entry in losses.items():
+        if not entry["goal_reachable"]:
+            reach.append(T("surface.unreachable", name=loss_label(loss),
+                           point=_point(n, f"losses/{loss}/optimum/point", ".3g"),
+                           p=n(f"losses/{loss}/optimum/p_target", ".3f"), goal=n("setup/goal", "g")))
+            if any(path["first_above_goal"] is not None for path in entry["paths"].values()):
+                reach.append(T("surface.overshoots"))
+        elif loss == "ce-smooth":
+            reach.append(T("surface.smooth_top", name=loss_label(loss), p=n(f"losses/{loss}/optimum/p_target", ".3f"),
+                           goal=n("setup/goal", "g")))
     constants = [loss for loss, entry in losses.items() if entry["constant_is_infinite"] or entry["constant"]]
     if constants:
-        reach_sentences.append(
-            "Every loss is shown minus its constant part, the terms no swept logit changes: for the "
-            + ", ".join(html.escape(LOSS_LABELS.get(loss, loss)) for loss in constants)
-            + " that is the held-out logit's square, "
-            + ("infinite" if all(losses[loss]["constant_is_infinite"] for loss in constants) else "a constant")
-            + " here.")
-    section.paragraph(*reach_sentences)
-    section.paragraph(*_adam_sentence(n, surface))
+        infinite = all(losses[loss]["constant_is_infinite"] for loss in constants)
+        reach.append(T("surface.constant", names=Joined(tuple(loss_label(loss) for loss in constants)),
+                       value=T("surface.constant_infinite") if infinite else T("surface.constant_finite")))
+    section.p(*reach)
+    adam = _adam_sentences(n, surface)
+    if adam:
+        section.p(*adam)
     optimizers = setup["optimizers"]
-    names = {"sgd": "plain GD", "momentum": "momentum 0.9", "adam": "Adam"}
     rows = []
     for loss, entry in losses.items():
-        constant = "∞" if entry["constant_is_infinite"] else n(f"losses/{loss}/constant", ".3g")
-        rows.append([LOSS_LABELS.get(loss, html.escape(loss)), constant,
-                     n(f"losses/{loss}/corner/loss", ".3g"), n(f"losses/{loss}/corner/grad_norm", ".3g"),
-                     n(f"losses/{loss}/optimum/p_target", ".3f"), "yes" if entry["goal_reachable"] else "no",
+        constant = Markup("∞") if entry["constant_is_infinite"] else n(f"losses/{loss}/constant", ".3g")
+        rows.append([loss_label(loss), constant, n(f"losses/{loss}/corner/loss", ".3g"),
+                     n(f"losses/{loss}/corner/grad_norm", ".3g"), n(f"losses/{loss}/optimum/p_target", ".3f"),
+                     T("word.yes") if entry["goal_reachable"] else T("word.no"),
                      *[_steps_cell(n, loss, entry, opt) for opt in optimizers]])
-    section.add(table(f"At the corner ({n('setup/start/0', 'g')}, {n('setup/start/1', 'g')}), over the plane, and "
-                      f"steps to p ≥ {n('setup/goal', 'g')} (learning rate {n('setup/lr', 'g')})",
-                      ["loss", "constant part", "loss at corner", "|gradient| at corner", "p at optimum",
-                       "reachable", *[names.get(opt, html.escape(opt)) for opt in optimizers]], rows))
+    section.table(T("surface.table_caption", start=_point(n, "setup/start"), p=p_t, goal=n("setup/goal", "g"),
+                    lr=n("setup/lr", "g")),
+                  [T("col.loss"), T("surface.col_constant"), T("surface.col_corner_loss"),
+                   T("surface.col_corner_grad", norm=m.math(m.O("‖"), m.row(m.O("∇"), m.I("L")), m.O("‖"))),
+                   T("surface.col_optimum_p", p=p_t), T("surface.col_reachable"),
+                   *[_optimizer_name(opt) for opt in optimizers]], rows)
+    figures = surface.get("figures", {})
+    line = m.math(_v("z", str(setup["swept"][0] + 1)), m.O("="), m.N("m/2"), m.O(","), Markup('<mspace width="0.5em"/>'),
+                  _v("z", str(setup["swept"][1] + 1)), m.O("="), m.O("−"), m.N("m/2"))
+    common = {"p": p_t, "goal": n("setup/goal", "g")}
     captions = {
-        "surface_3d": "The error surfaces over the two swept logits (each minus its constant part).",
-        "surface_paths": "Contours and descent paths from the wrong corner, one per optimiser.",
-        "surface_gradients": "Gradient norm over the plane (log colour scale) with the descent direction.",
-        "surface_progress": "The target's probability along each descent path.",
-        "surface_margin_cut": "The margin cut: each loss and its slope against m = y1 − y2, closed forms in the legend.",
-        "surface_probability": "Loss and gradient norm against the target's probability.",
-        "surface_steps_map": "Steps to reach the goal from every start point (grey: never, or unreachable).",
+        "surface_3d": T("fig.surface_3d"),
+        "surface_paths": T("fig.surface_paths", lr=n("setup/lr", "g"), steps=n("setup/steps", "d"), **common),
+        "surface_gradients": T("fig.surface_gradients"),
+        "surface_progress": T("fig.surface_progress", **common),
+        "surface_margin_cut": T("fig.surface_margin_cut", line=line),
+        "surface_probability": T("fig.surface_probability", p=p_t),
+        "surface_steps_map": T("fig.surface_steps_map", optimizer=_optimizer_name(primary), lr=n("setup/lr", "g"),
+                               steps=n("setup/steps", "d"), **common),
     }
-    section.figures([Figure(f"figures/{Path(surface['figures'][stem]).stem}", caption)
-                     for stem, caption in captions.items() if stem in surface.get("figures", {})], wide=True)
+    section.figures([_figure(surface, stem, caption) for stem, caption in captions.items() if stem in figures],
+                    wide=True)
     return section
 
 
-def _adam_sentence(n: Numbers, surface: Mapping[str, Any]) -> list[str]:
+def _adam_sentences(n: Numbers, surface: Mapping[str, Any]) -> list[Msg]:
     """What Adam does on the toy, worded from its measured first step (section 5 measures the network)."""
     adam = (surface.get("adam_vs_plateau") or {}).get("adam")
     if adam is None:
         return []
-    ce, mse = adam["steps_to_p90"]["ce"], adam["steps_to_p90"]["mse"]
-    first = adam.get("first_step_vs_gradient")
-    steps = (f"With Adam, MSE needs {n('adam_vs_plateau/adam/steps_to_p90/mse', 'd')} steps"
-             if mse is not None else f"With Adam, MSE does not get there within {n('setup/steps', 'd')} steps")
-    steps += (f" and CE {n('adam_vs_plateau/adam/steps_to_p90/ce', 'd')}." if ce is not None
-              else " and CE does not get there.")
-    if first is None:
-        return [steps]
-    return [
-        steps,
-        "Adam's first step is lr |g| / (|g| + eps) in each coordinate: "
-        f"{n('adam_vs_plateau/adam/first_step_vs_gradient/mse/step_over_lr/0', '.2f')} lr for MSE, whose corner "
-        f"gradient {n('adam_vs_plateau/adam/first_step_vs_gradient/mse/abs_grad/0', '.2g')} is of the order of "
-        f"eps = {n('adam_vs_plateau/adam/first_step_vs_gradient/mse/eps', 'g')}, and "
-        f"{n('adam_vs_plateau/adam/first_step_vs_gradient/ce/step_over_lr/0', '.2f')} lr for CE.",
-        "On this single point the gradient's scale is the whole plateau, and Adam divides it away.",
-        "Section 5 measures why the same division does not rescue MSE in the network.",
+
+    def outcome(loss: str) -> Msg:
+        if adam["steps_to_p90"][loss] is None:
+            return T("surface.not_within", steps=n("setup/steps", "d"))
+        return T("surface.needs", steps=n(f"adam_vs_plateau/adam/steps_to_p90/{loss}", "d"))
+
+    sentences = [T("surface.adam_steps", mse=outcome("mse"), ce=outcome("ce"))]
+    if adam.get("first_step_vs_gradient") is None:
+        return sentences
+    g, eps = m.row(m.O("|"), m.I("g"), m.O("|")), m.I("ε")
+    formula = m.math(m.I("lr"), m.O("·"), g, m.O("/"), m.paren(g, m.O("+"), eps))
+    base = "adam_vs_plateau/adam/first_step_vs_gradient"
+    return sentences + [
+        T("surface.adam_first", formula=formula, mse=n(f"{base}/mse/step_over_lr/0", ".2f"),
+          g=n(f"{base}/mse/abs_grad/0", ".2g"), eps=n(f"{base}/mse/eps", "g"), ce=n(f"{base}/ce/step_over_lr/0", ".2f")),
+        T("surface.adam_plateau"),
+        T("surface.adam_network"),
     ]
 
 
 # ----------------------------------------------------------------------------------- section 5
-def _cell_name(name: str) -> str:
-    return html.escape(name.replace("-", " start, "))
+def _cell_name(name: str) -> Msg:
+    """"gentle start, sgd" for the cell "gentle-sgd", translated."""
+    init, optimizer = name.split("-", 1)
+    return T("training.cell", init=T(f"init.{init}") if f"init.{init}" in MESSAGES else init, optimizer=optimizer)
 
 
-def _failures_text(numbers: Numbers, base: str, entry: Mapping[str, Any]) -> str:
-    parts = [f"{numbers(f'{base}/{kind}', 'd')} {kind}" for kind in ("collapsed", "diverged") if entry[kind]]
-    return ", ".join(parts) if parts else "none"
+def _failures(n: Numbers, base: str, entry: Mapping[str, Any]) -> Msg:
+    """How many runs of a cell collapsed to one class or diverged, in words."""
+    collapsed, diverged = (n(f"{base}/{kind}", "d") for kind in ("collapsed", "diverged"))
+    if entry["collapsed"] and entry["diverged"]:
+        return T("training.both_runs", collapsed=collapsed, diverged=diverged)
+    if entry["collapsed"]:
+        return T("training.collapsed_runs", count=collapsed)
+    if entry["diverged"]:
+        return T("training.diverged_runs", count=diverged)
+    return T("word.none")
 
 
 def training_section(results: Results) -> Section:
-    section = Section("training", "Training: CE vs MSE")
+    section = Section("training", T("training.title"))
     cells = {f"{init}-{opt}": results[f"{init}-{opt}"] for init, opt in TRAINING_CELLS}
     probe = {key: value for key, value in results["adam-probe"].items() if key != "figures"}
     tuning = {key: value for key, value in results["tuning"].items() if key != "figures"}
@@ -691,166 +691,145 @@ def training_section(results: Results) -> Section:
     }
     n = Numbers(section.key, section.data)
     data = section.data["cells"]
-    summaries = {name: cell["summary"] for name, cell in data.items()}
+    ce_name, mse_name = T("short.ce"), T("short.mse")
 
-    def versus(name: str, a: str = "mse", b: str = "ce") -> str:
-        return _paired_relation(summaries[name], data[name]["paired"], a, b)
+    def versus(name: str) -> Msg:
+        """How MSE stands to CE in cell ``name``, from the paired per-seed difference."""
+        return _paired_relation(data[name]["summary"], data[name]["paired"], "mse", "ce", mse_name, ce_name)
 
-    section.paragraph(
-        f"The same network trained on {_setup_phrase(n, 'cells/confident-sgd')}: a confident start scales the output "
-        f"layer so that the initial logits have a standard deviation of about "
-        f"{n('cells/confident-sgd/summary/ce/initial_logit_std/mean', '.0f')}, so most samples begin confidently wrong.",
-        f"There CE reaches {_stat(n, 'cells/confident-sgd/summary/ce/test_accuracy')} test accuracy and MSE "
-        f"{_stat(n, 'cells/confident-sgd/summary/mse/test_accuracy')}.",
-        "At each seed both losses start from the same network, see the mini-batches in the same order and use the "
-        "same train/validation/test split, so the two runs of a seed form a pair.",
-        f"Per seed, CE minus MSE is {_difference(n, 'cells/confident-sgd/paired/ce - mse/test_accuracy')} "
-        f"(mean, [95% paired-t interval], (95% bootstrap interval)): MSE is {versus('confident-sgd')} CE.",
+    at = "cells/{}/summary/{}/test_accuracy".format
+    section.p(
+        T("training.confident", setup=setup_msg(n, "cells/confident-sgd"),
+          std=n("cells/confident-sgd/summary/ce/initial_logit_std/mean", ".0f")),
+        T("training.confident_result", ce=_stat(n, at("confident-sgd", "ce")), mse=_stat(n, at("confident-sgd", "mse"))),
+        T("training.pairing"),
+        T("training.paired_difference", diff=_difference(n, "cells/confident-sgd/paired/ce - mse/test_accuracy"),
+          relation=versus("confident-sgd")),
     )
-    adam_vs_sgd = relation(summaries["confident-adam"]["mse"]["test_accuracy"],
-                           summaries["confident-sgd"]["mse"]["test_accuracy"])
-    section.paragraph(
-        f"From a gentle start (small random weights) MSE reaches {_stat(n, 'cells/gentle-sgd/summary/mse/test_accuracy')} "
-        f"against CE's {_stat(n, 'cells/gentle-sgd/summary/ce/test_accuracy')}; per seed CE minus MSE is "
-        f"{_difference(n, 'cells/gentle-sgd/paired/ce - mse/test_accuracy')}, so MSE is {versus('gentle-sgd')} CE.",
-        f"With Adam from the confident start, MSE reaches {_stat(n, 'cells/confident-adam/summary/mse/test_accuracy')} "
-        f"and CE {_stat(n, 'cells/confident-adam/summary/ce/test_accuracy')} (per seed CE minus MSE: "
-        f"{_difference(n, 'cells/confident-adam/paired/ce - mse/test_accuracy')}, MSE {versus('confident-adam')} CE).",
-        f"Between runs with different optimisers there is no pairing: MSE with Adam is {adam_vs_sgd} MSE with SGD "
-        f"({_stat(n, 'cells/confident-sgd/summary/mse/test_accuracy')}), judged by the two 95% intervals.",
+    section.p(
+        T("training.gentle", mse=_stat(n, at("gentle-sgd", "mse")), ce=_stat(n, at("gentle-sgd", "ce")),
+          diff=_difference(n, "cells/gentle-sgd/paired/ce - mse/test_accuracy"), relation=versus("gentle-sgd")),
+        T("training.adam", mse=_stat(n, at("confident-adam", "mse")), ce=_stat(n, at("confident-adam", "ce")),
+          diff=_difference(n, "cells/confident-adam/paired/ce - mse/test_accuracy"), relation=versus("confident-adam")),
+        T("training.unpaired", sgd=_stat(n, at("confident-sgd", "mse")),
+          relation=relation_msg(data["confident-adam"]["summary"]["mse"]["test_accuracy"],
+                                data["confident-sgd"]["summary"]["mse"]["test_accuracy"],
+                                T("training.mse_adam"), T("training.mse_sgd"))),
     )
-    section.paragraph(*_adam_network_sentences(n, versus('confident-adam'), probe))
-    section.paragraph(*_rate_sentences(n, tuning, data))
-    section.add("<h3>Caveats</h3>")
-    section.paragraph(*_caveat_sentences(n, data))
+    adam_key = _paired_key(data["confident-adam"]["summary"], data["confident-adam"]["paired"], "mse", "ce")
+    section.p(*_adam_network_sentences(n, adam_key, versus("confident-adam"), probe))
+    section.p(*_rate_sentences(n, tuning, data))
+    section.add(T("training.caveats").inline("h3"))
+    section.p(*_caveat_sentences(n, data))
     rows = []
     for name in cells:
         for loss in ("ce", "mse"):
             base = f"cells/{name}/summary/{loss}"
             entry = n.value(base)
-            target = entry["epochs_to_target"]
-            reached = f"{n(f'{base}/epochs_to_target/reached', 'd')}/{n(f'{base}/epochs_to_target/runs', 'd')}"
-            epochs = n(f"{base}/epochs_to_target/mean", ".1f") if target["mean"] is not None else "–"
+            epochs = n(f"{base}/epochs_to_target/mean", ".1f") if entry["epochs_to_target"]["mean"] is not None else "–"
             se = n(f"{base}/test_accuracy_binomial_se", ".1%") if entry["test_accuracy_binomial_se"] is not None else "–"
-            rows.append([_cell_name(name), LOSS_LABELS[loss], n(f"{base}/lr", "g"), _stat(n, f"{base}/test_accuracy"), se,
-                         _stat(n, f"{base}/test_nll", ".3f"), f"{epochs} ({reached} runs)",
-                         _failures_text(n, base, entry)])
-    target_accuracy = n("cells/confident-sgd/config/target_accuracy", ".0%")
-    section.add(table("Final test metrics, mean over seeds [95% interval]; the test-set standard error is the binomial "
-                      "error of one test set at that accuracy",
-                      ["start, optimiser", "loss", "learning rate", "test accuracy", "test-set SE", "test NLL",
-                       f"epochs to {target_accuracy} test accuracy", "collapsed or diverged runs"],
-                      rows, numeric_from=2))
+            rows.append([_cell_name(name), loss_label(loss), n(f"{base}/lr", "g"), _stat(n, f"{base}/test_accuracy"),
+                         se, _stat(n, f"{base}/test_nll", ".3f"),
+                         T("training.epochs_cell", mean=epochs, reached=n(f"{base}/epochs_to_target/reached", "d"),
+                           runs=n(f"{base}/epochs_to_target/runs", "d")),
+                         _failures(n, base, entry)])
+    target = n("cells/confident-sgd/config/target_accuracy", ".0%")
+    section.table(T("training.table_caption"),
+                  [T("col.cell"), T("col.loss"), T("col.lr"), T("col.test_accuracy"), T("col.test_se"), T("col.test_nll"),
+                   T("col.epochs_to", target=target), T("col.failed")], rows, numeric_from=2)
     paired_rows = [[_cell_name(name), _difference(n, f"cells/{name}/paired/ce - mse/test_accuracy"),
                     _difference(n, f"cells/{name}/paired/ce - mse/test_nll", ".3f"),
                     _difference(n, f"cells/{name}/paired/ce - mse/test_ece", ".3f")] for name in cells]
-    section.add(table("CE minus MSE, per seed: mean [95% paired t] (95% bootstrap)",
-                      ["start, optimiser", "test accuracy", "test NLL", "ECE"], paired_rows, numeric_from=1))
-    figures = [
-        _figure(result, f"training_{name}_accuracy", f"Accuracy per epoch, {_cell_name(name)}.")
-        for name, result in cells.items()
-    ]
-    figures.append(_figure(cells["confident-sgd"], "training_confident-sgd_gradients",
-                           "Mean gradient norm on the misclassified training samples, confident start, SGD."))
-    figures.append(_figure(results["tuning"], "lr_tuning",
-                           "How the default learning rates were chosen: median validation accuracy over the tuning "
-                           "seeds at each rate (star: chosen; open: some seed diverged or collapsed)."))
-    figures.append(_figure(results["adam-probe"], "adam_first_step",
-                           "Adam's first step against the gradient's scale, on the toy corner and in the network."))
+    section.table(T("training.paired_caption"), [T("col.cell"), T("col.test_accuracy"), T("col.test_nll"), T("col.ece")],
+                  paired_rows, numeric_from=1)
+    figures = [_figure(result, f"training_{name}_accuracy", T("fig.training_accuracy", cell=_cell_name(name), target=target))
+               for name, result in cells.items()]
+    figures.append(_figure(cells["confident-sgd"], "training_confident-sgd_gradients", T("fig.training_gradients")))
     section.figures(figures)
+    section.figures([_figure(results["tuning"], "lr_tuning", T("fig.lr_tuning")),
+                     _figure(results["adam-probe"], "adam_first_step",
+                             T("fig.adam_first_step", batch=n("probe/setup/batch_size", "d")))], wide=True)
     return section
 
 
-def _adam_network_sentences(n: Numbers, adam_words: str, probe: Mapping[str, Any]) -> list[str]:
+def _adam_network_sentences(n: Numbers, adam_key: str, adam_relation: Msg, probe: Mapping[str, Any]) -> list[Msg]:
     """The Adam question: why the toy's rescue does (not) carry over, worded from the probe's numbers.
 
-    ``adam_words``: how MSE stands to CE with Adam from the confident start (paired over seeds).
+    ``adam_key``/``adam_relation``: how MSE stands to CE with Adam from the confident start
+    (paired over seeds), as a relation key and as its clause.
     """
     net = probe["network_summary"]
     fewer = (net["mse"]["effective_samples_first_batch"]["median"] < 0.5 * net["ce"]["effective_samples_first_batch"]["median"]
              and net["mse"]["misclassified_margin_grows"]["median"] < net["ce"]["misclassified_margin_grows"]["median"])
-    question = ("Why does Adam rescue MSE on the toy surface (section 4) but not here?" if adam_words == "clearly below"
-                else f"Adam rescues MSE on the toy surface (section 4); here MSE with Adam is {adam_words} CE.")
+    base = "probe/network_summary"
     sentences = [
-        question,
-        f"On the toy, Adam's first step is {n('probe/toy/losses/mse/adam_step_over_lr/0', '.2f')} lr for MSE against "
-        f"{n('probe/toy/losses/ce/adam_step_over_lr/0', '.2f')} lr for CE, because a single point's gradient "
-        f"({n('probe/toy/losses/mse/abs_grad/0', '.2g')}) is all there is and Adam divides it by its own size.",
-        f"In the network the first Adam step is {n('probe/network_summary/mse/median_adam_step_over_lr/median', '.2f')} "
-        f"lr for the median weight under MSE and {n('probe/network_summary/ce/median_adam_step_over_lr/median', '.2f')} "
-        f"lr under CE; the median weight's gradient is "
-        f"{n('probe/network_summary/mse/median_param_grad_over_eps/median', '.1e')} eps under MSE"
-        + (", so the gradient's scale is divided away here too."
-           if net["mse"]["median_param_grad_over_eps"]["median"] > 100 else "."),
-        "What Adam cannot change is which samples the gradient comes from.",
-        f"CE's per-sample gradient is {n('probe/network_summary/ce/median_grad_misclassified/median', '.2f')} on the "
-        f"median misclassified sample and MSE's {n('probe/network_summary/mse/median_grad_misclassified/median', '.1e')}; "
-        f"the first mini-batch's gradient rests on {n('probe/network_summary/ce/effective_samples_first_batch/median', '.1f')} "
-        f"effective samples of {n('probe/setup/batch_size', 'd')} under CE and on "
-        f"{n('probe/network_summary/mse/effective_samples_first_batch/median', '.1f')} under MSE (medians over seeds; "
-        "effective samples = (sum |g_i|)² / sum |g_i|²).",
-        f"Adam's first step raises the margin of {n('probe/network_summary/ce/misclassified_margin_grows/median', '.0%')} "
-        f"of the misclassified training samples under CE and of "
-        f"{n('probe/network_summary/mse/misclassified_margin_grows/median', '.0%')} under MSE.",
+        T("training.adam_why") if adam_key == "rel.clearly_below" else T("training.adam_here", relation=adam_relation),
+        T("training.adam_toy", mse=n("probe/toy/losses/mse/adam_step_over_lr/0", ".2f"),
+          ce=n("probe/toy/losses/ce/adam_step_over_lr/0", ".2f"), g=n("probe/toy/losses/mse/abs_grad/0", ".2g")),
+        T("training.adam_network", mse=n(f"{base}/mse/median_adam_step_over_lr/median", ".2f"),
+          ce=n(f"{base}/ce/median_adam_step_over_lr/median", ".2f"),
+          g=n(f"{base}/mse/median_param_grad_over_eps/median", ".1e")),
+    ]
+    if net["mse"]["median_param_grad_over_eps"]["median"] > 100:
+        sentences.append(T("training.adam_divided"))
+    g_i = m.row(m.O("|"), _v("g", "i"), m.O("|"))
+    effective = m.math(m.sup(m.paren(m.sum_over("i"), g_i), m.N("2")), m.O("/"), m.sum_over("i"), m.sup(_v("g", "i"), m.N("2")))
+    sentences += [
+        T("training.adam_cannot"),
+        T("training.adam_samples", ce=n(f"{base}/ce/median_grad_misclassified/median", ".2f"),
+          mse=n(f"{base}/mse/median_grad_misclassified/median", ".1e"),
+          ce_eff=n(f"{base}/ce/effective_samples_first_batch/median", ".1f"), batch=n("probe/setup/batch_size", "d"),
+          mse_eff=n(f"{base}/mse/effective_samples_first_batch/median", ".1f"), formula=effective),
+        T("training.adam_margin", ce=n(f"{base}/ce/misclassified_margin_grows/median", ".0%"),
+          mse=n(f"{base}/mse/misclassified_margin_grows/median", ".0%")),
     ]
     if fewer:
-        sentences.append("A full-size step that follows a few samples helps few of the others: Adam removes the "
-                         "gradient's scale, not MSE's deafness to the confidently wrong samples.")
+        sentences.append(T("training.adam_fewer"))
     return sentences
 
 
-def _rate_sentences(n: Numbers, tuning: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
+def _rate_sentences(n: Numbers, tuning: Mapping[str, Any], data: Mapping[str, Any]) -> list[Msg]:
     procedure = tuning["procedure"]
-    seeds = ", ".join(str(s) for s in procedure["tuning_seeds"])
+    seeds = Markup(", ").join(n(f"tuning/procedure/tuning_seeds/{i}", "d") for i in range(len(procedure["tuning_seeds"])))
     failed = sum(cell["summary"][loss]["collapsed"] + cell["summary"][loss]["diverged"]
                  for cell in data.values() for loss in ("ce", "mse"))
     sentences = [
-        f"Each loss trains at its own default learning rate (table), chosen by the procedure that "
-        f"<code>outlayer compare --tune-lr</code> runs: a log grid of rates, {n('tuning/procedure/epochs', 'd')} epochs "
-        f"(this section's budget), and the median validation accuracy over the tuning seeds {seeds}, which are never "
-        "evaluation seeds.",
-        "A rate at which some tuning seed diverged or collapsed to a single predicted class is passed over.",
-        f"The rates are stored with the procedure and the command that regenerates them "
-        f"(<code>{html.escape(tuning['command'])}</code>).",
+        T("training.rates", command=Markup("<code>outlayer compare --tune-lr</code>"),
+          epochs=n("tuning/procedure/epochs", "d"), seeds=seeds),
+        T("training.rates_skip"),
+        T("training.rates_stored", command=Markup("<code>{}</code>").format(tuning["command"])),
     ]
     if failed:
-        sentences.append(f"{failed} run(s) of this section collapsed or diverged; the table names them, and their "
-                         "numbers stay in the means.")
+        sentences.append(T("training.failed", count=str(failed)))
     else:
-        sentences.append("No run of this section collapsed to one class or diverged.")
+        sentences.append(T("training.no_failures"))
     return sentences
 
 
-def _caveat_sentences(n: Numbers, data: Mapping[str, Any]) -> list[str]:
+def _caveat_sentences(n: Numbers, data: Mapping[str, Any]) -> list[Msg]:
     """The caveats that keep the comparison honest, each with its number."""
     conf = data["confident-sgd"]
     paired = conf["paired"]["ce - mse"]["test_accuracy"]
     sentences = []
     if paired["t_ci95"] is not None and conf["summary"]["ce"]["test_accuracy"]["ci95"] is not None:
-        sentences.append(
-            "Comparisons between losses are paired by seed: from the confident start CE minus MSE lies in "
-            f"[{n('cells/confident-sgd/paired/ce - mse/test_accuracy/t_ci95/0', '.1%')}, "
-            f"{n('cells/confident-sgd/paired/ce - mse/test_accuracy/t_ci95/1', '.1%')}], while the two losses' own "
-            f"intervals, [{n('cells/confident-sgd/summary/ce/test_accuracy/ci95/0', '.1%')}, "
-            f"{n('cells/confident-sgd/summary/ce/test_accuracy/ci95/1', '.1%')}] and "
-            f"[{n('cells/confident-sgd/summary/mse/test_accuracy/ci95/0', '.1%')}, "
-            f"{n('cells/confident-sgd/summary/mse/test_accuracy/ci95/1', '.1%')}], also carry the luck of each seed's "
-            "split and start, which the two runs of a seed share.")
+        cell = "cells/confident-sgd"
+        sentences.append(T(
+            "training.caveat_pairs",
+            lo=n(f"{cell}/paired/ce - mse/test_accuracy/t_ci95/0", ".1%"),
+            hi=n(f"{cell}/paired/ce - mse/test_accuracy/t_ci95/1", ".1%"),
+            ce_lo=n(f"{cell}/summary/ce/test_accuracy/ci95/0", ".1%"), ce_hi=n(f"{cell}/summary/ce/test_accuracy/ci95/1", ".1%"),
+            mse_lo=n(f"{cell}/summary/mse/test_accuracy/ci95/0", ".1%"),
+            mse_hi=n(f"{cell}/summary/mse/test_accuracy/ci95/1", ".1%")))
     sentences += [
-        f"Loss values of different losses are not comparable: for the worked example CE is "
-        f"{n('probe/loss_scales/ce', '.4f')} and MSE {n('probe/loss_scales/mse_sum', '.4f')} summed over the classes as "
-        f"the lecture writes it, {n('probe/loss_scales/mse_mean_over_classes', '.4f')} averaged over them as PyTorch's "
-        "MSELoss does; which number is larger says nothing about which loss punishes more.",
-        f"MSE pushes less even before any saturation: at uniform predictions over "
-        f"{n('probe/uniform_start/num_classes', 'd')} classes its gradient is "
-        f"{n('probe/uniform_start/ratio_mse_ce', '.3f')} times CE's (2/K), so its learning rate must be larger for the "
-        "same step.",
-        f"The confident start is no standard initialisation (a gentle start gives logits of standard deviation "
-        f"{n('cells/gentle-sgd/summary/ce/initial_logit_std/mean', '.2f')}, this one "
-        f"{n('cells/confident-sgd/summary/ce/initial_logit_std/mean', '.0f')}): the median p(true class) of the "
-        f"training samples is between {n('probe/network_summary/mse/median_p_true/q10', '.0e')} and "
-        f"{n('probe/network_summary/mse/median_p_true/q90', '.0e')} across seeds (10th to 90th percentile), far past "
-        f"the lecture's corner ({n('probe/lecture_corner_p_target', '.1e')}).",
+        T("training.caveat_scales", ce=n("probe/loss_scales/ce", ".4f"), mse=n("probe/loss_scales/mse_sum", ".4f"),
+          mean=n("probe/loss_scales/mse_mean_over_classes", ".4f")),
+        T("training.caveat_uniform", k=n("probe/uniform_start/num_classes", "d"),
+          ratio=n("probe/uniform_start/ratio_mse_ce", ".3f")),
+        T("training.caveat_start", gentle=n("cells/gentle-sgd/summary/ce/initial_logit_std/mean", ".2f"),
+          confident=n("cells/confident-sgd/summary/ce/initial_logit_std/mean", ".0f"),
+          q10=n("probe/network_summary/mse/median_p_true/q10", ".0e"),
+          q90=n("probe/network_summary/mse/median_p_true/q90", ".0e"),
+          corner=n("probe/lecture_corner_p_target", ".1e")),
     ]
     return sentences
 
@@ -858,56 +837,46 @@ def _caveat_sentences(n: Numbers, data: Mapping[str, Any]) -> list[str]:
 # ----------------------------------------------------------------------------------- section 6
 def beyond_section(results: Results) -> Section:
     main = results["gentle-sgd"]
-    section = Section("beyond", "Beyond the lecture: square loss on logits, label smoothing, calibration")
+    section = Section("beyond", T("beyond.title"))
     section.data = _compare_data(main, BEYOND_LOSSES)
     section.data["paired"] = _paired_data(main, BEYOND_LOSSES)
-    section.data["loss_descriptions"] = _descriptions(BEYOND_LOSSES)
+    section.data["loss_descriptions"] = {loss: CATALOGUE[loss].description for loss in BEYOND_LOSSES}
+    smoothing = {option.name: option.default for option in CATALOGUE["ce-smooth"].options}["label_smoothing"]
+    section.data["label_smoothing"] = main["config"].get("loss_options", {}).get("ce-smooth", {}).get(
+        "label_smoothing", smoothing)
     n = Numbers(section.key, section.data)
     s = section.data["summary"]
     paired = section.data["paired"]
-    section.paragraph(
-        "Hui and Belkin (2021) train with the square loss on the raw logits instead of the probabilities; without the "
-        "softmax in the loss, its gradient does not fade when the output saturates.",
-        f"On {_setup_phrase(n, '')}, it reaches {_stat(n, 'summary/mse-logits/test_accuracy')} test accuracy against "
-        f"CE's {_stat(n, 'summary/ce/test_accuracy')}; per seed CE minus it is "
-        f"{_difference(n, 'paired/ce - mse-logits/test_accuracy')}, so it is "
-        f"{_paired_relation(s, paired, 'mse-logits', 'ce')} CE.",
+    section.p(
+        T("beyond.hui"),
+        T("beyond.hui_result", setup=setup_msg(n, ""), sq=_stat(n, "summary/mse-logits/test_accuracy"),
+          ce=_stat(n, "summary/ce/test_accuracy"), diff=_difference(n, "paired/ce - mse-logits/test_accuracy"),
+          relation=_paired_relation(s, paired, "mse-logits", "ce", T("beyond.square_name"), T("short.ce"))),
     )
     scaled = s["mse-logits"]["test_ece_scaled"]["mean"]
     raw = s["mse-logits"]["test_ece"]["mean"]
-    mismatch = (scaled is not None and raw is not None and scaled < 0.5 * raw)
-    section.paragraph(
-        "Calibration asks whether a confidence of 80 % is right 80 % of the time; the expected calibration error (ECE) "
-        f"averages the gap between confidence and accuracy over {n('config/ece_bins', 'd')} confidence bins of the test "
-        "split.",
-        f"ECE is {_stat(n, 'summary/ce/test_ece', '.3f')} for CE, {_stat(n, 'summary/ce-smooth/test_ece', '.3f')} with "
-        f"label smoothing ({html.escape(section.data['loss_descriptions']['ce-smooth'])}), "
-        f"{_stat(n, 'summary/mse/test_ece', '.3f')} for MSE on probabilities and "
-        f"{_stat(n, 'summary/mse-logits/test_ece', '.3f')} for the square loss on logits.",
-        f"Per seed CE's ECE minus smoothing's is {_difference(n, 'paired/ce - ce-smooth/test_ece', '.3f')}, so "
-        f"smoothing's ECE is {_paired_relation(s, paired, 'ce-smooth', 'ce', 'test_ece')} CE's.",
-        "The square loss pulls the logits towards the one-hot values 1 and 0 rather than towards log-probabilities, "
-        "so the softmax of its outputs was never trained to be a probability.",
-        f"One temperature per run, fitted on the validation split (it changes no prediction), brings its ECE to "
-        f"{_stat(n, 'summary/mse-logits/test_ece_scaled', '.3f')} (mean temperature "
-        f"{n('summary/mse-logits/temperature/mean', '.3g')}), against {_stat(n, 'summary/ce/test_ece_scaled', '.3f')} "
-        "for CE"
-        + (": most of its raw ECE measures a scale mismatch, not a wrong ranking of confidence." if mismatch else
-           ": temperature scaling removes only part of its raw ECE."),
+    mismatch = scaled is not None and raw is not None and scaled < 0.5 * raw
+    scaling = {"sq": _stat(n, "summary/mse-logits/test_ece_scaled", ".3f"), "t": n("summary/mse-logits/temperature/mean", ".3g"),
+               "ce": _stat(n, "summary/ce/test_ece_scaled", ".3f")}
+    section.p(
+        T("beyond.calibration", bins=n("config/ece_bins", "d")),
+        T("beyond.ece_values", ce=_stat(n, "summary/ce/test_ece", ".3f"), smooth=_stat(n, "summary/ce-smooth/test_ece", ".3f"),
+          eps=m.math(m.I("ε"), m.O("="), n.mn("label_smoothing", "g")), mse=_stat(n, "summary/mse/test_ece", ".3f"),
+          sq=_stat(n, "summary/mse-logits/test_ece", ".3f")),
+        T("beyond.ece_paired", diff=_difference(n, "paired/ce - ce-smooth/test_ece", ".3f"),
+          relation=_paired_relation(s, paired, "ce-smooth", "ce", T("beyond.smooth_ece"), T("beyond.ce_ece"),
+                                    metric="test_ece")),
+        T("beyond.square_scale"),
+        T("beyond.temperature_mismatch", **scaling) if mismatch else T("beyond.temperature_partial", **scaling),
     )
-    rows = [[LOSS_LABELS[loss], _stat(n, f"summary/{loss}/test_accuracy"), _stat(n, f"summary/{loss}/test_nll", ".3f"),
+    rows = [[loss_label(loss), _stat(n, f"summary/{loss}/test_accuracy"), _stat(n, f"summary/{loss}/test_nll", ".3f"),
              _stat(n, f"summary/{loss}/test_ece", ".3f"), _stat(n, f"summary/{loss}/test_ece_scaled", ".3f")]
             for loss in BEYOND_LOSSES]
-    section.add(table("Final test metrics, mean over seeds [95% interval]",
-                      ["loss", "test accuracy", "test NLL", "ECE", "ECE after temperature scaling"], rows))
-    section.figures([_figure(main, "beyond_reliability",
-                             "Reliability diagram: accuracy against confidence per bin, seeds pooled.")])
-    section.figures([_figure(main, "beyond_learning_curves", "Training loss and test NLL per epoch.")], wide=True)
+    section.table(T("beyond.table_caption"),
+                  [T("col.loss"), T("col.test_accuracy"), T("col.test_nll"), T("col.ece"), T("col.ece_scaled")], rows)
+    section.figures([_figure(main, "beyond_reliability", T("fig.reliability", bins=n("config/ece_bins", "d"))),
+                     _figure(main, "beyond_learning_curves", T("fig.learning_curves"))])
     return section
-
-
-def _descriptions(losses: Sequence[str]) -> dict[str, str]:
-    return {loss: CATALOGUE[loss].description for loss in losses}
 
 
 # ----------------------------------------------------------------------------------- section 7
@@ -985,24 +954,19 @@ def references_section() -> Section:
 
 def build_sections(results: Results, figures: Mapping[str, Figure], run: Mapping[str, Any],
                    reproduce: Mapping[str, Any]) -> list[Section]:
-    """Sections 1-8 in the seeds' order.
-
-    The lab's sections (surface, training, beyond) are built by their own functions; here they
-    get their translated titles, and the surface section the interactive error surface.
-    """
+    """Sections 1-8 in the seeds' order; the surface section ends with the interactive error surface."""
     surface = surface_section(results)
     surface.add(surface_explorer_html(results["surface"].get("setup")))
-    training, beyond = training_section(results), beyond_section(results)
-    surface.title, training.title, beyond.title = T("surface.title"), T("training.title"), T("beyond.title")
     from outlayer.report._experiments import add_experiments
 
+    beyond = beyond_section(results)
     add_experiments(beyond, results)  # the lab's experiments and Nielsen's neuron, as subsections
     return [
         labels_section(results),
         softmax_section(results, figures["temperature"]),
         loss_section(results, figures["gradients"]),
         surface,
-        training,
+        training_section(results),
         beyond,
         reproduce_section(run, reproduce),
         references_section(),

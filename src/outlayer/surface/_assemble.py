@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from outlayer._guards import check_surface_run
 from outlayer.catalogue import loss_info
 from outlayer.config import SurfaceConfig, settings_of
 from outlayer.surface._compute import (
@@ -65,6 +66,7 @@ def run(out_dir: str | None = None, **options: Any) -> dict[str, Any]:
     file name) with ``out_dir``. JSON has no infinity: a non-finite number is null.
     """
     config = SurfaceConfig.from_options(**options)
+    check_surface_run(config, writes_figures=out_dir is not None)  # memory and magnitudes, before any work
     plane = LogitPlane(num_classes=config.num_classes, target=config.target, swept=config.swept, fixed=config.fixed)
     limits, goal, primary = config.limits, config.goal, ("sgd" if "sgd" in config.optimizers else config.optimizers[0])
     corner = plane.wrong_corner(limits)
@@ -113,7 +115,8 @@ def run(out_dir: str | None = None, **options: Any) -> dict[str, Any]:
         "settings": settings_of(config),
         "setup": {
             **plane.describe(),
-            "indexing": "0-based class indices; figures call the logits y1..yK",
+            "indexing": "0-based class indices; the figures, the report and the command line number classes "
+                        "and logits from 1 (z1..zK)",
             "swept_names": [f"y{plane.swept[0] + 1}", f"y{plane.swept[1] + 1}"],
             "limits": list(limits),
             "resolution": config.resolution,

@@ -132,6 +132,9 @@ class LogitPlane:
             raise ValueError(f"fixed values must be finite or -inf (a held-out class), got {self.fixed!r}")
         row = np.zeros(k)
         row[others] = values if values.size == len(others) else values[0]
+        if row[target] == -np.inf:
+            raise ValueError(f"target {target} is held out (its fixed logit is -inf, so its probability is 0 and "
+                             "every loss is inf): sweep it or give it a finite fixed value")
         object.__setattr__(self, "num_classes", k)
         object.__setattr__(self, "target", target)
         object.__setattr__(self, "swept", swept)
