@@ -309,13 +309,16 @@ def drawn(quick_results) -> dict:
     from outlayer.plots import many_classes as m
     from outlayer.plots import pretrain as p
     from outlayer.plots import priors as pr
+    from outlayer.neuron import run as run_neuron
+    from outlayer.plots import neuron as neuron_plots
     from outlayer.plots import sweep as s
 
     figures = {"sweep": s.accuracy_figure(quick_results["sweep"]),
                "reliability": c.reliability_figure(quick_results["calibration"]),
                "ece": c.ece_figure(quick_results["calibration"]), "pretrain": p.accuracy_figure(quick_results["pretrain"]),
                "many-classes": m.accuracy_figure(quick_results["many_classes"]),
-               "priors": pr.outputs_figure(quick_results["priors"])}
+               "priors": pr.outputs_figure(quick_results["priors"]),
+               "neuron": neuron_plots.page_panels(run_neuron())}
     return {f"{name}/{panel}": fig for name, panels in figures.items() for panel, fig in panels.items()}
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
@@ -146,7 +147,10 @@ def _check_baseline(baseline: Mapping[str, Any], config: PretrainConfig, ce_rate
     wrong = sorted(key for key, value in want.items() if got.get(key) != value)
     if config.optimizer != "sgd":
         wrong.append("optimizer (only SGD keeps no state, so that CE continued is CE from the start)")
-    if got["dataset"]["name"] != config.dataset:
+    from outlayer.data import BUILTIN_DATASETS
+
+    key = config.dataset.lower() if config.dataset.lower() in BUILTIN_DATASETS else Path(config.dataset).name
+    if got["dataset"]["name"] != key:  # load_dataset names a file by its base name
         wrong.append("dataset")
     missing = [loss for loss in (config.pretrain_loss, *config.losses) if loss not in got["losses"]]
     rates = {loss: DEFAULT_LR[config.optimizer][config.init][loss] for loss in config.losses}

@@ -45,8 +45,7 @@ REPORT_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
 #: job name -> (module, config class, figures {stem: (plots module, function, keyword arguments)}, relative
 #: cost). The page draws what its text needs (the commands draw every figure): it stays within its size budget.
 EXPERIMENT_JOBS: dict[str, tuple[str, str, dict[str, tuple[str, str, dict[str, Any]]], float]] = {
-    "neuron": ("outlayer.neuron", "NeuronConfig", {"neuron_learning": ("outlayer.plots.neuron", "learning_figure", {})},
-               0.1),
+    "neuron": ("outlayer.neuron", "NeuronConfig", {"neuron_page": ("outlayer.plots.neuron", "page_panels", {})}, 0.1),
     "sweep": ("outlayer.lab.sweep", "SweepConfig", {"sweep_accuracy": ("outlayer.plots.sweep", "accuracy_figure", {})},
               9.0),
     "many-classes": ("outlayer.lab.many_classes", "ManyClassesConfig",
@@ -109,10 +108,10 @@ def run_analyses(job: Any, result: Mapping[str, Any], figure_dir: str) -> dict[s
                   "sources": calibration.SOURCES}
         built[f"calibration_{job.name}_reliability"] = calibration_figures.reliability_figure(report, RELIABILITY_LOSSES)
         out["calibration_report"] = report
-    if "pretrain" in job.analyses:
+    if "pretrain" in job.analyses and job.options.get("label_column") is None:  # the experiment reads no CSV column
         settings = pretrain.PretrainConfig(init=config["init"], optimizer=config["optimizer"],
                                            seeds=len(config["seeds"]), epochs=config["epochs"],
-                                           pretrain_epochs=PRETRAIN_EPOCHS[mode], dataset=config["dataset"]["name"])
+                                           pretrain_epochs=PRETRAIN_EPOCHS[mode], dataset=str(job.options["dataset"]))
         report = pretrain.run(settings, baseline=result)
         built[f"pretrain_{job.name}_accuracy"] = pretrain_figures.accuracy_figure(report, differences=False)
         out["pretrain_report"] = report
@@ -228,7 +227,7 @@ def _neuron(section: Section, n: Numbers, results: Mapping[str, Mapping[str, Any
     sentences.append(T("exp.neuron.rates", lq=n("experiments/neuron/config/quadratic_lr", "g"),
                        lc=n("experiments/neuron/config/cross_entropy_lr", "g")))
     section.p(*sentences)
-    section.figures([_figure(result, "neuron_learning", T("exp.neuron.fig_learning"))], wide=True)
+    section.figures([_figure(result, "neuron_page", T("exp.neuron.fig"))], wide=True)
 
 
 # ------------------------------------------------------------------------------------- sweep

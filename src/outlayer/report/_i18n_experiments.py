@@ -65,11 +65,14 @@ EXPERIMENT_MESSAGES: dict[str, dict[str, str]] = {
         "zh": "用 Nielsen 自己的学习率（二次代价 {lq}，交叉熵 {lc}），曲线的形状与书中的图一致；但这两个学习率彼此不可比，"
               "所以上面的轮数对两种代价用同一个学习率。",
     },
-    "exp.neuron.fig_learning": {
-        "en": "The neuron's output a and its cost per epoch from each start, both costs, at Nielsen's rates (solid) and "
-              "at the equal rate (dashed); the table under each start gives the epochs to each output threshold.",
-        "zh": "从每个起点出发，神经元的输出 a 与代价随轮数的变化：两种代价，实线为 Nielsen 的学习率，虚线为相同的学习率；"
-              "每个起点下方的表给出输出降到各阈值所需的轮数。",
+    "exp.neuron.fig": {
+        "en": "The neuron's output a per epoch from each start (w, b): MSE is the quadratic cost, CE cross-entropy; "
+              "solid at Nielsen's rates, dashed at the equal rate η; dotted: the output thresholds. Last: the gradient "
+              "reaching the weight, ∂C/∂w, against a (dotted: the starts' outputs). outlayer neuron --out draws the "
+              "cost curves and the epochs tables too.",
+        "zh": "从每个起点 (w, b) 出发，神经元的输出 a 随轮数的变化：MSE 即二次代价，CE 即交叉熵；实线为 Nielsen 的学习率，"
+              "虚线为相同的学习率 η；点线为输出阈值。最后一幅：传到权重的梯度 ∂C/∂w 随 a 的变化（点线为各起点的输出）。"
+              "outlayer neuron --out 还会画出代价曲线和轮数表。",
     },
     # ------------------------------------------------------------------ confidence sweep
     "exp.sweep.title": {"en": "How confident must the start be before MSE fails?", "zh": "初始要多自信，均方误差才会失败？"},
