@@ -68,11 +68,22 @@ def quick_report(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtu
     return {**result, "out": Path(result["out"]), "index": Path(result["index"])}
 
 
+def _session_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder this test session's processes share: under xdist the parent of each worker's
+    basetemp (pytest-N), else the basetemp itself. (The parent of a plain session's basetemp is
+    pytest-of-USER, shared by every session on the machine: results cached there would leak
+    between sessions and between checkouts.)"""
+    import os
+
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 def _once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str, build: Any) -> str:
     """``build()``'s text, computed by the first xdist worker to ask and read back by the others."""
     import fcntl
 
-    shared = tmp_path_factory.getbasetemp().parent
+    shared = _session_root(tmp_path_factory)
     saved = shared / f"{name}.json"
     with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
@@ -90,7 +101,7 @@ def _shared_parts(tmp_path_factory: pytest.TempPathFactory, builders: dict[str, 
     """
     import fcntl
 
-    shared = tmp_path_factory.getbasetemp().parent
+    shared = _session_root(tmp_path_factory)
     texts: dict[str, str] = {}
     for blocking in (False, True):
         for name, build in builders.items():
@@ -141,3 +152,19 @@ def crafted_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from crafted import make_crafted_files
 
     return make_crafted_files(tmp_path_factory.mktemp("crafted"))
+
+
+@pytest.fixture(scope="session")
+def lab_experiment_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The commands behind the README's experiment tables (:data:`outlayer.lab.tables.README_RUNS`:
+    2-3 seeds each, about 30 s of one core in all), computed once per test session and shared by
+    the claims and the README check of tests/test_lab.py."""
+    import json
+
+    from outlayer.lab import tables
+
+    def builder(name: str) -> Any:
+        return lambda: json.dumps(tables.compute((name,))[name])
+
+    texts = _shared_parts(tmp_path_factory, {f"lab-experiment-{name}": builder(name) for name in tables.README_RUNS})
+    return {name: json.loads(texts[f"lab-experiment-{name}"]) for name in tables.README_RUNS}

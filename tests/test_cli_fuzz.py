@@ -49,7 +49,11 @@ from outlayer.cli import COMMANDS, _build_parser, main
 
 _LONG = int(os.environ.get("OUTLAYER_FUZZ_EXAMPLES", "0"))
 #: Generated cases per command (CI), chosen so that the whole module takes well under 60 s.
-EXAMPLES = {"explain": 400, "surface": 250, "compare": 120, "report": 120, "bench": 120, "neuron": 150}
+EXAMPLES = {"explain": 400, "surface": 250, "compare": 120, "report": 120, "bench": 120, "neuron": 150,
+            "sweep": 60, "calibration": 60, "many-classes": 60, "priors": 60}
+#: Commands whose experiment (:mod:`outlayer.lab`) is replaced by a sentinel once validated, as report's labs.
+LAB_RUNS = {"sweep": "outlayer.lab.sweep.run", "calibration": "outlayer.lab.calibration.run",
+            "many-classes": "outlayer.lab.many_classes.run", "priors": "outlayer.lab.priors.run"}
 CASE_LIMIT_S = 60.0  # a case running longer is a hang
 _BASE = settings(deadline=None, derandomize=not _LONG, database=None, suppress_health_check=list(HealthCheck))
 
@@ -104,6 +108,23 @@ GOOD: dict[tuple[str, str], list[str]] = {
     ("neuron", "--input"): ["1", "-1", "1e3", "1e4"],
     ("neuron", "--target"): ["0", "1", "0.5", "2"],
     ("neuron", "--thresholds"): ["0.5", "0.2", "0", "1"],
+    ("compare", "--pretrain"): ["ce:1", "ce:5", "mse:2", "ce:0", "zz:1", "ce", "ce:1000000000000"],
+    ("sweep", "--logit-std"): ["1", "30", "100", "1e4", "1e5", "0.01"],
+    ("sweep", "--seeds"): ["1", "2", "1000000000000"],
+    ("sweep", "--epochs"): ["1", "2", "1000000000000"],
+    ("sweep", "--lr"): ["0.1", "1e308", "1e-300"],
+    ("calibration", "--seeds"): ["1", "2", "1000000000000"],
+    ("calibration", "--epochs"): ["1", "2", "1000000000000"],
+    ("calibration", "--noise-resamples"): ["10", "200", "5", "1000000000"],
+    ("many-classes", "--classes"): ["2", "100", "1", "1000000000"],
+    ("many-classes", "--per-class"): ["4", "24", "3", "1000000000"],
+    ("many-classes", "--spread"): ["0.9", "1e-300", "1e308"],
+    ("many-classes", "--seeds"): ["1", "2", "1000000000000"],
+    ("many-classes", "--epochs"): ["1", "2", "1000000000000"],
+    ("priors", "--ratio"): ["0.05", "1", "0.5", "2", "1e-300"],
+    ("priors", "--tolerance"): ["0.05", "0.5", "1", "2"],
+    ("priors", "--seeds"): ["1", "2", "1000000000000"],
+    ("priors", "--epochs"): ["1", "2", "1000000000000"],
 }
 #: Tiny sizes first (generated options come after and override them): a valid case runs in ms.
 BASELINE: dict[str, list[str]] = {
@@ -113,9 +134,13 @@ BASELINE: dict[str, list[str]] = {
     "report": [],
     "bench": [],
     "neuron": ["--epochs", "5"],
+    "sweep": ["--seeds", "1", "--epochs", "1"],
+    "calibration": ["--seeds", "1", "--epochs", "1"],
+    "many-classes": ["--seeds", "1", "--epochs", "1"],
+    "priors": ["--seeds", "1", "--epochs", "1"],
 }
-_WARNING_LINE = re.compile(r"^outlayer [a-z]+: warning: ")
-_ERROR_LINE = re.compile(r"^outlayer( [a-z]+)?: error: ")
+_WARNING_LINE = re.compile(r"^outlayer [a-z-]+: warning: ")
+_ERROR_LINE = re.compile(r"^outlayer( [a-z-]+)?: error: ")
 #: ``outlayer report``'s progress: one line per stage with the elapsed time (issue 14).
 _PROGRESS_LINE = re.compile(r"^\[ *\d+\.\d s\] ")
 
@@ -255,6 +280,11 @@ def _fuzz(command: str, places: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
         monkeypatch.setattr("outlayer.report.run_jobs", labs)
     if command == "bench":
         monkeypatch.setattr("outlayer._cli.bench.run_suites", lambda *args, **kwargs: ([], []))
+    if command in LAB_RUNS:
+        def experiment(*args: Any, **kwargs: Any) -> None:
+            raise LabsWouldStart
+
+        monkeypatch.setattr(LAB_RUNS[command], experiment)
     stats: Counter[str] = Counter()
     used: set[str] = set()
     slowest: list[str] = []

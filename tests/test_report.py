@@ -111,9 +111,12 @@ def test_page_references_only_files_inside_the_report(page: _PageParser, quick_r
     for anchor in page.anchors:
         link = anchor["href"]
         if external.match(link):
-            # only the Sources section links out: plain <a> links that send no referrer
-            assert (anchor["tag"], anchor["section"], anchor["rel"]) == ("a", "references", "noreferrer"), anchor
-            assert link.startswith("https://") or link.startswith("http://neuralnetworksanddeeplearning.com/"), link
+            # only the Sources section and the experiments' subsections (section 6) link out, each to
+            # the source it reproduces: plain <a> links that send no referrer
+            assert anchor["tag"] == "a" and anchor["rel"] == "noreferrer", anchor
+            assert anchor["section"] in ("references", "beyond"), anchor
+            assert link.startswith("https://") or link.startswith(("http://neuralnetworksanddeeplearning.com/",
+                                                                   "http://www.cs.toronto.edu/~hinton/")), link
             continue
         if link.startswith("#") or link.startswith("data:"):
             continue

@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "surface": ("outlayer._cli.surface", "error surfaces, gradient fields and descent paths of CE vs MSE"),
     "neuron": ("outlayer._cli.neuron", "Nielsen's single sigmoid neuron: quadratic cost vs cross-entropy"),
     "compare": ("outlayer._cli.compare", "train the lecture's network with each loss on real data"),
+    "sweep": ("outlayer._cli.sweep", "test accuracy against the scale of the initial logits, per loss and optimiser"),
+    "calibration": ("outlayer._cli.calibration", "temperature scaling for every loss, ECE's noise floor, label smoothing"),
+    "many-classes": ("outlayer._cli.many_classes", "CE vs the square loss at 100 classes, with Hui & Belkin's k and M"),
+    "priors": ("outlayer._cli.priors", "imbalanced classes: how long each loss lingers at the class priors"),
     "report": ("outlayer._cli.report", "write the whole analysis as one web page"),
     "bench": ("outlayer._cli.bench", "benchmark the fused kernels against PyTorch"),
 }

@@ -95,6 +95,8 @@ class CompareConfig:
     lr_grid: tuple[float, ...] | None = None
     tuning_seeds: tuple[int, ...] = TUNING_SEEDS
     figure_prefix: str = "compare"
+    pretrain: tuple[str, int] | None = None
+    pretrain_lr: float | None = None
 
     #: Allowed values of the settings that take a name.
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -141,6 +143,7 @@ class CompareConfig:
         if self.tune_lr and overlap:
             raise ValueError(f"evaluation seed {overlap[0]} is also a tuning seed: tune on seeds disjoint from "
                              f"the evaluation (tuning seeds {', '.join(map(str, tuning))})")
+        self._check_pretrain(losses)
         for loss in LAB_LOSSES:
             for option in CATALOGUE[loss].options:
                 value = getattr(self, option.name)
@@ -151,6 +154,26 @@ class CompareConfig:
                                      "the losses")
                 _set(self, option.name, check.real(option.name, value, what="a finite number", low=-math.inf,
                                               high=math.inf))
+
+    def _check_pretrain(self, losses: Sequence[str]) -> None:
+        """``pretrain`` = (loss, epochs): the first epochs of every run train with that loss (Golik et al. 2013)."""
+        if self.pretrain is None:
+            if self.pretrain_lr is not None:
+                raise ValueError("pretrain_lr applies only with pretrain")
+            return
+        try:
+            loss, epochs = self.pretrain
+        except (TypeError, ValueError):
+            raise ValueError(f"pretrain must be a (loss, epochs) pair such as ('ce', 5), got {self.pretrain!r}") from None
+        check.choice("pretrain loss", loss, PLANE_LOSSES)
+        epochs = check.integer("pretrain epochs", epochs, low=1)
+        if epochs >= self.epochs:
+            raise ValueError(f"pretrain epochs must be fewer than the {self.epochs} epochs in all, got {epochs}")
+        if "scalar" in losses:
+            raise ValueError("pretraining continues a K-output network: 'scalar' cannot be among the losses")
+        _set(self, "pretrain", (loss, epochs))
+        if self.pretrain_lr is not None:
+            _set(self, "pretrain_lr", check.positive("pretrain_lr", self.pretrain_lr))
 
     def _normalised_lr(self, losses: Sequence[str]) -> dict[str, float] | None:
         lr = self.lr
@@ -213,7 +236,10 @@ class CompareConfig:
 
 def tuning_procedure(config: CompareConfig) -> dict[str, Any]:
     """What a learning-rate tuning for ``config`` depends on (stored with the default rates)."""
-    return {
+    extra: dict[str, Any] = {}
+    if config.pretrain is not None:  # the tuned rate is the continuation's, after this pretraining
+        extra["pretrain"] = [config.pretrain[0], config.pretrain[1]]
+    return {**extra, 
         "dataset": config.dataset,
         "epochs": config.epochs,
         "hidden": list(config.hidden),

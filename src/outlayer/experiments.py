@@ -63,10 +63,12 @@ __all__ = [
     "PAIRED_METRICS",
     "compare",
     "default_lr_table",
+    "ece_from_bins",
     "expected_calibration_error",
     "fit_temperature",
     "initial_network",
     "mean_ci95",
+    "pretrain_phase",
     "reliability_bins",
     "select_rate",
     "student_t_quantile",
@@ -151,10 +153,17 @@ def expected_calibration_error(probabilities: np.ndarray, y: np.ndarray, n_bins:
     if len(y) == 0:
         raise ValueError("expected_calibration_error needs at least one sample, got none")
     bins = reliability_bins(probabilities, y, n_bins)
-    count = np.array(bins["count"])
-    gap = np.abs(np.array(bins["correct_sum"]) - np.array(bins["confidence_sum"]))
-    # n_b/N * |acc_b - conf_b| = |correct_sum_b - confidence_sum_b| / N; empty bins add 0
-    return float(gap.sum() / count.sum())
+    return float(ece_from_bins(bins["count"], bins["confidence_sum"], bins["correct_sum"]))
+
+
+def ece_from_bins(count: Any, confidence_sum: Any, correct_sum: Any) -> np.ndarray:
+    """ECE from per-bin sums (bins along the last axis; leading axes are independent sets of bins).
+
+    n_b/N * |acc_b - conf_b| = |correct_sum_b - confidence_sum_b| / N, summed over bins b (empty
+    bins add 0), N = the total count.
+    """
+    gap = np.abs(np.asarray(correct_sum, dtype=np.float64) - np.asarray(confidence_sum, dtype=np.float64))
+    return gap.sum(axis=-1) / np.asarray(count, dtype=np.float64).sum(axis=-1)
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray, temperatures: Sequence[float] = TEMPERATURES) -> float:
@@ -223,11 +232,12 @@ def _evaluate(net: Network, head: OutputHead, data: Dataset) -> dict[str, float 
 
 
 def train_epoch(net: Network, head: OutputHead, opt: Optimizer, X: np.ndarray, y: np.ndarray, batch_size: int,
-                rng: np.random.Generator) -> None:
+                rng: np.random.Generator, on_step: Callable[[], None] | None = None) -> None:
     """One pass over (X, y) in an order drawn from ``rng``: one optimiser step per mini-batch.
 
     Each step: forward the batch, take ``dL/doutputs`` of the batch-mean loss from the core
-    (through ``head``), backpropagate, update. The last batch may be smaller. Raises
+    (through ``head``), backpropagate, update. The last batch may be smaller. ``on_step`` is
+    called after every step (to measure within an epoch). Raises
     :class:`~outlayer.nets.DivergedError` if the weights blow up.
     """
     params = net.params
@@ -237,10 +247,20 @@ def train_epoch(net: Network, head: OutputHead, opt: Optimizer, X: np.ndarray, y
         outputs, layer_inputs = net.forward_with_hidden(X[batch])
         _, grad_outputs = head.loss_and_grad(outputs, y[batch], reduction="mean")
         opt.step(params, net.backward(layer_inputs, grad_outputs))
+        if on_step is not None:
+            on_step()
 
 
 def _final_state(net: Network, head: OutputHead, data: Dataset) -> dict[str, Any]:
-    """Distinct predicted classes per split, reliability bins and temperature-scaled calibration."""
+    """Distinct predicted classes per split, reliability bins and temperature-scaled calibration.
+
+    ``calibration`` (losses with probabilities and a validation split): the temperature T that
+    :func:`fit_temperature` fits on the validation split's NLL (Guo et al. 2017), and the NLL of
+    both splits and the test ECE before (T = 1) and after dividing the logits by T, with the
+    test split's reliability bins after scaling. T is fitted on validation and measured on test.
+    """
+    from outlayer.losses import cross_entropy
+
     val_out, test_out = net.forward(data.X_val), net.forward(data.X_test)
     predicted = {
         "val": int(np.unique(head.predict(val_out)).size) if len(data.y_val) else None,
@@ -252,10 +272,22 @@ def _final_state(net: Network, head: OutputHead, data: Dataset) -> dict[str, Any
         reliability = reliability_bins(probabilities, data.y_test)
         if len(data.y_val):
             temperature = fit_temperature(val_out, data.y_val)  # fitted on validation, measured on test
-            calibration = {"temperature": temperature,
-                           "test_ece_scaled": expected_calibration_error(
-                               head.probabilities((test_out - np.max(test_out, axis=-1, keepdims=True)) / temperature),
-                               data.y_test)}
+            # shifted by each row's largest logit first: dividing raw logits by a small T could overflow, and
+            # softmax and cross-entropy do not change under a shift
+            shifted_test = test_out - np.max(test_out, axis=-1, keepdims=True)
+            shifted_val = val_out - np.max(val_out, axis=-1, keepdims=True)
+            scaled = head.probabilities(shifted_test / temperature)
+            calibration = {
+                "temperature": temperature,
+                "test_ece_scaled": expected_calibration_error(scaled, data.y_test),
+                "ece_before": expected_calibration_error(probabilities, data.y_test),
+                "nll_before": _finite_or_none(cross_entropy(test_out, data.y_test)),
+                "nll_after": _finite_or_none(cross_entropy(shifted_test / temperature, data.y_test)),
+                "val_nll_before": _finite_or_none(cross_entropy(val_out, data.y_val)),
+                "val_nll_after": _finite_or_none(cross_entropy(shifted_val / temperature, data.y_val)),
+                "reliability_scaled": reliability_bins(scaled, data.y_test),
+            }
+            calibration["ece_after"] = calibration["test_ece_scaled"]
     return {"predicted_classes": predicted, "reliability": reliability, "calibration": calibration}
 
 
@@ -289,8 +321,14 @@ def train_run(
     target_accuracy: float = CompareConfig.target_accuracy,
     loss_options: Mapping[str, Any] | None = None,
     on_epoch: Callable[[], None] | None = None,
+    pretrain: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train one network with one loss and seed on ``data``; return its JSON-able record.
+
+    ``pretrain`` = ``{"loss", "epochs", "lr"}`` (Golik, Doetsch & Ney 2013): the first
+    ``pretrain["epochs"]`` of the ``epochs`` epochs train with ``pretrain["loss"]`` (a loss with
+    probabilities) at its rate ``pretrain["lr"]``, the rest continue from there with ``loss`` and
+    a fresh optimiser at ``lr``; the metrics of each epoch are those of the loss that trained it.
 
     Each epoch visits the training split once in a seeded random order, in mini-batches of
     ``batch_size`` (the last one may be smaller); each batch takes one optimiser step on the
@@ -311,15 +349,22 @@ def train_run(
     net, shuffle_rng = initial_network(data, head, seed, init=init, hidden=hidden, activation=activation,
                                        confident_std=confident_std)
     opt = make_optimizer(optimizer, lr)
+    # which head and optimiser train each epoch: the pretraining loss first, if any, then ``loss``
+    schedule = [(head, opt)] * epochs
+    pretrain_record = None
+    if pretrain is not None:
+        pre_head, pre_epochs, pre_lr = _pretrain_phase(pretrain, head, epochs)
+        schedule[:pre_epochs] = [(pre_head, make_optimizer(optimizer, pre_lr))] * pre_epochs
+        pretrain_record = {"loss": pre_head.name, "epochs": pre_epochs, "lr": pre_lr}
     history = []
     diverged = False
     # a too-large learning rate can overflow the logits; such a run is flagged as diverged instead
     with np.errstate(over="ignore", invalid="ignore"), _one_blas_thread():
-        history.append({"epoch": 0, **_evaluate(net, head, data)})
-        for epoch in range(1, epochs + 1):
+        history.append({"epoch": 0, **_evaluate(net, schedule[0][0] if schedule else head, data)})
+        for epoch, (epoch_head, epoch_opt) in enumerate(schedule, start=1):
             try:
-                train_epoch(net, head, opt, data.X_train, data.y_train, batch_size, shuffle_rng)
-                record = _evaluate(net, head, data)
+                train_epoch(net, epoch_head, epoch_opt, data.X_train, data.y_train, batch_size, shuffle_rng)
+                record = _evaluate(net, epoch_head, data)
             except DivergedError:
                 diverged = True
             if diverged or record["train_loss"] is None:
@@ -354,8 +399,26 @@ def train_run(
         "epochs_to_target": reached,
         "final": {key: final[key] for key in METRICS},
         **final_state,
+        **({"pretrain": pretrain_record} if pretrain_record is not None else {}),
         "history": history,
     }
+
+
+def _pretrain_phase(pretrain: Mapping[str, Any], head: OutputHead, epochs: int) -> tuple[OutputHead, int, float]:
+    """(head, epochs, lr) of a pretraining phase, checked: a one-line ValueError for a bad value."""
+    from outlayer import _checks as check
+
+    unknown = sorted(set(pretrain) - {"loss", "epochs", "lr"})
+    if unknown:
+        raise ValueError(f"unknown pretrain key {unknown[0]!r}; expected loss, epochs, lr")
+    pre_head = make_head(str(pretrain.get("loss", "ce")), head.n_classes)
+    if not pre_head.has_probabilities or not head.has_probabilities:
+        raise ValueError("pretraining needs two losses with K outputs (not 'scalar')")
+    pre_epochs = pretrain.get("epochs")
+    if isinstance(pre_epochs, bool) or not isinstance(pre_epochs, (int, np.integer)) or not 1 <= pre_epochs < epochs:
+        raise ValueError(f"pretrain epochs must be an integer in [1, {epochs - 1}] (fewer than the {epochs} epochs "
+                         f"in all), got {pre_epochs!r}")
+    return pre_head, int(pre_epochs), check.positive("pretrain lr", pretrain.get("lr"))
 
 
 # -- learning-rate tuning ------------------------------------------------------------------------
@@ -458,7 +521,18 @@ def tune_learning_rates(
 def _run_settings(config: CompareConfig) -> dict[str, Any]:
     return {"init": config.init, "optimizer": config.optimizer, "epochs": config.epochs,
             "batch_size": config.batch_size, "hidden": config.hidden, "activation": config.activation,
-            "confident_std": config.confident_std, "target_accuracy": config.target_accuracy}
+            "confident_std": config.confident_std, "target_accuracy": config.target_accuracy,
+            "pretrain": pretrain_phase(config)}
+
+
+def pretrain_phase(config: CompareConfig) -> dict[str, Any] | None:
+    """``config.pretrain`` as train_run's ``{"loss", "epochs", "lr"}``; the rate defaults to the
+    pretraining loss's stored default for the optimiser and start (``pretrain_lr`` overrides it)."""
+    if config.pretrain is None:
+        return None
+    loss, epochs = config.pretrain
+    lr = config.pretrain_lr if config.pretrain_lr is not None else DEFAULT_LR[config.optimizer][config.init][loss]
+    return {"loss": loss, "epochs": epochs, "lr": lr}
 
 
 def _curves(runs: list[dict[str, Any]], losses: Sequence[str], epochs: int) -> dict[str, Any]:
@@ -491,6 +565,7 @@ def _summary(runs: list[dict[str, Any]], losses: Sequence[str], lrs: Mapping[str
                                               for r in mine], METRIC_RANGES["test_ece_scaled"])
         entry["temperature"] = mean_ci95([r["calibration"]["temperature"] if r["calibration"] else None
                                           for r in mine], (0.0, math.inf))
+        entry["calibration"] = _calibration_summary(mine)
         reached = [r["epochs_to_target"] for r in mine if r["epochs_to_target"] is not None]
         entry["epochs_to_target"] = {**mean_ci95(reached, (0.0, math.inf)), "reached": len(reached), "runs": len(mine)}
         entry["initial_logit_std"] = mean_ci95([r["initial_logit_std"] for r in mine])
@@ -505,6 +580,35 @@ def _summary(runs: list[dict[str, Any]], losses: Sequence[str], lrs: Mapping[str
         entry["reliability"] = pooled
         summary[name] = entry
     return summary
+
+
+#: Where each statistic of ``summary[loss]["calibration"]`` can lie.
+CALIBRATION_RANGES: dict[str, tuple[float, float]] = {
+    "temperature": (0.0, math.inf), "ece_before": (0.0, 1.0), "ece_after": (0.0, 1.0),
+    "nll_before": (0.0, math.inf), "nll_after": (0.0, math.inf),
+    "val_nll_before": (0.0, math.inf), "val_nll_after": (0.0, math.inf),
+}
+
+
+def _calibration_summary(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Temperature scaling over one loss's runs: each statistic of CALIBRATION_RANGES as
+    ``{"mean", "ci95", "std", "n"}`` (:func:`outlayer.stats.mean_ci95`), the per-seed changes
+    after - before with paired intervals (``"change"``), and the test reliability bins after
+    scaling, pooled over the runs. ``None`` for a loss without probabilities."""
+    records = [r["calibration"] for r in runs if r["calibration"]]
+    if not records:
+        return None
+    out: dict[str, Any] = {key: mean_ci95([r.get(key) for r in records], bounds)
+                           for key, bounds in CALIBRATION_RANGES.items()}
+    out["change"] = {
+        "ece": paired_difference([r["ece_after"] for r in records], [r["ece_before"] for r in records], (-1.0, 1.0)),
+        "nll": paired_difference([r["nll_after"] for r in records], [r["nll_before"] for r in records]),
+        "val_nll": paired_difference([r["val_nll_after"] for r in records], [r["val_nll_before"] for r in records]),
+    }
+    bins = [r["reliability_scaled"] for r in records]
+    out["reliability_scaled"] = {key: np.sum([b[key] for b in bins], axis=0).tolist() for key in bins[0]}
+    out["fitted_on"] = "validation split NLL; measured on the test split"
+    return out
 
 
 def _paired(runs: list[dict[str, Any]], losses: Sequence[str], seeds: Sequence[int]) -> dict[str, Any]:
@@ -659,6 +763,7 @@ def compare(
             "confident_std": config.confident_std,
             "loss_options": loss_options,
             "tuning_seeds": list(config.tuning_seeds),
+            "pretrain": pretrain_phase(config),
             "ece_bins": ECE_BINS,
             "interval": INTERVAL,
             "paired_interval": PAIRED_INTERVAL,

@@ -66,6 +66,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help=f"small settings for a smoke test: {CompareConfig.QUICK['seeds']} seeds, "
                              f"{CompareConfig.QUICK['epochs']} epochs")
+    from outlayer._cli.pretrain import parse_pretrain
+
+    parser.add_argument("--pretrain", type=parse_pretrain, default=None, metavar="LOSS:EPOCHS",
+                        help="Golik et al. 2013: the first EPOCHS of the --epochs train with LOSS (ce:5), then each other "
+                             "loss continues; compared per seed with LOSS continued and the loss from scratch "
+                             "(outlayer.lab.pretrain; --json prints that experiment's result)")
     parser.add_argument("--out", default=None, metavar="DIR", help="write records and figures to DIR")
     parser.add_argument("--json", action="store_true", help="print the full result as one JSON object")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
@@ -210,6 +216,10 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.pretrain is not None:  # Golik et al.: the lab's CE-then-MSE experiment (outlayer.lab.pretrain)
+        from outlayer._cli import pretrain
+
+        return pretrain.run(args)
     from outlayer._io import json_dumps
     from outlayer.experiments import compare
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["COST_COLORS", "MIN_FONT_PT", "WIDTH", "gradient_figure", "learning_figure"]
+__all__ = ["COST_COLORS", "MIN_FONT_PT", "WIDTH", "gradient_figure", "learning_figure", "page_panels"]
 
 #: Figure width in inches; at 700 px on screen one point is 700 / (72 * WIDTH) ~ 1.2 px.
 WIDTH = 8.0
@@ -199,3 +199,53 @@ def gradient_figure(result: Mapping[str, Any]) -> Figure:
     right.text(0.5, 0.96, forms["sigma_prime"], transform=right.transAxes, ha="center", va="top",
                fontsize=MIN_FONT_PT, color=_ANNOTATION)
     return fig
+
+
+def page_panels(result: Mapping[str, Any]) -> Any:
+    """The report's phone-sized panels of the experiment (:mod:`outlayer.plots` conventions).
+
+    One panel per start, ``a`` per epoch for every run (the quadratic cost is MSE's two-class case,
+    drawn in MSE's colour, cross-entropy in CE's; solid at Nielsen's rates, dashed at the equal
+    rate; the thresholds as reference lines), and a panel ``gradient``: ``dC/dw`` against ``a`` for
+    both costs. Labels are symbols and the figure names CE, MSE; the page's captions explain them.
+    """
+    from outlayer.plots import PANEL_WIDTH, REFERENCE_COLOR, Panels, legend_below, styled
+
+    @styled
+    def draw() -> Any:
+        panels = Panels()
+        names = {"quadratic": "MSE", "cross-entropy": "CE"}
+        for start in _starts(result):
+            fig = new_figure(PANEL_WIDTH, 3.8)
+            ax = fig.subplots()
+            for threshold in result["config"]["thresholds"]:
+                ax.axhline(float(threshold), color=REFERENCE_COLOR, linestyle=":", linewidth=1.0, zorder=1)
+            for run in _runs_at(result, start):
+                ax.plot(np.arange(len(run["output"])), run["output"], zorder=3,
+                        label=f"{names[run['cost']]}, η = {run['lr']:g}", **_style(run))
+            ax.set_ylim(0.0, 1.0)
+            ax.set_xlim(0, int(result["config"]["epochs"]))
+            ax.set_title(f"(w, b) = ({start[0]:g}, {start[1]:g})")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("a")
+            ax.grid(True, color="#e6e6e6", linewidth=0.8, zorder=0)
+            legend_below(fig, ax, ncols=2)
+            panels[f"start {start[0]:g} {start[1]:g}"] = fig
+        curve = result["gradient_curve"]
+        fig = new_figure(PANEL_WIDTH, 3.6)
+        ax = fig.subplots()
+        a = np.asarray(curve["a"], dtype=np.float64)
+        for cost in ("quadratic", "cross-entropy"):
+            values = np.array([np.nan if v is None else v for v in curve["dC/dw"][cost]], dtype=np.float64)
+            ax.plot(a, values, color=COST_COLORS[cost], linewidth=2.0, label=names[cost], zorder=3)
+        for entry in result["starts"]:
+            ax.axvline(entry["output"], color=REFERENCE_COLOR, linestyle=":", linewidth=1.0, zorder=1)
+        ax.set_xlim(0.0, 1.0)
+        ax.set_xlabel("a")
+        ax.set_ylabel("∂C/∂w")
+        ax.grid(True, color="#e6e6e6", linewidth=0.8, zorder=0)
+        legend_below(fig, ax, ncols=2)
+        panels["gradient"] = fig
+        return panels
+
+    return draw()

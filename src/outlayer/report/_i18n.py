@@ -1109,3 +1109,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "js.diverged": {"en": "diverged after {steps} steps", "zh": "{steps} 步后发散"},
     "js.surface_of": {"en": "error surface of {loss}; click to start there", "zh": "{loss}的误差曲面；点击即从该点出发"},
 }
+
+from outlayer.report._i18n_experiments import EXPERIMENT_MESSAGES  # noqa: E402 (the lab experiments' entries)
+
+MESSAGES.update(EXPERIMENT_MESSAGES)

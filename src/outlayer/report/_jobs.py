@@ -78,6 +78,8 @@ class Job:
     options: Mapping[str, Any]
     figures: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     cost: float = 1.0  # relative run time, to start the longest jobs first
+    #: lab experiments measured on this job's compare() result (:mod:`outlayer.report._experiments`)
+    analyses: tuple[str, ...] = ()
 
 
 def training_jobs(plan: Plan) -> list[Job]:
@@ -98,10 +100,14 @@ def training_jobs(plan: Plan) -> list[Job]:
             figures["beyond_learning_curves"] = ("learning_curves_figure", BEYOND_LOSSES)
         if (init, optimizer) == ("confident", "sgd"):
             figures["training_confident-sgd_gradients"] = ("gradient_figure", ("ce", "mse"))
+        from outlayer.report._experiments import CELL_ANALYSES
+
+        analyses, extra = CELL_ANALYSES.get(name, ((), ()))
+        losses = (*losses, *(loss for loss in extra if loss not in losses))
         options = {"dataset": plan.dataset, "losses": losses, "init": init, "optimizer": optimizer, **common}
         if plan.label_column is not None:
             options["label_column"] = plan.label_column
-        jobs.append(Job(name, "compare", options, figures, cost=len(losses)))
+        jobs.append(Job(name, "compare", options, figures, cost=len(losses) + len(analyses) / 2, analyses=analyses))
     jobs.append(Job("ordinal", "compare", {"dataset": "ordinal", "losses": ("scalar", "ce"), "init": "gentle",
                                             "optimizer": "sgd", **common},
                     {"labels_ordinal_accuracy": ("accuracy_figure", ("scalar", "ce"))}, cost=1.0))
@@ -131,7 +137,9 @@ def all_jobs(plan: Plan) -> list[Job]:
     surface = Job("surface", "surface", dict(plan.surface_options), cost=4.0 if not plan.quick else 2.0)
     probe = Job("adam-probe", "probe", {"seeds": plan.seeds, "dataset": plan.dataset}, cost=0.5)
     tuning = Job("tuning", "tuning", {"panels": TUNING_PANELS}, cost=0.3)
-    return [surface, *training_jobs(plan), worked, probe, tuning]
+    from outlayer.report._experiments import experiment_jobs
+
+    return [surface, *training_jobs(plan), worked, probe, tuning, *experiment_jobs(plan)]
 
 
 def default_workers() -> int:
@@ -190,6 +198,10 @@ def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
         cells = {f"{init}-{optimizer}": table["tables"][optimizer][init] for init, optimizer in job.options["panels"]}
         return {"command": table["command"], "procedure": table["procedure"], "rates": table["rates"],
                 "cells": cells, "figures": save_figures(built, figure_dir)}
+    if job.kind == "lab":
+        from outlayer.report._experiments import run_lab_job
+
+        return run_lab_job(job, figure_dir)
     if job.kind != "compare":
         raise ValueError(f"unknown job kind {job.kind!r}")
     from outlayer.experiments import compare
@@ -200,6 +212,10 @@ def run_job(job: Job, figure_dir: str) -> dict[str, Any]:
     built = {stem: getattr(training, function)(_subset(result, losses))
              for stem, (function, losses) in job.figures.items()}
     slim["figures"] = save_figures(built, figure_dir)
+    if job.analyses:
+        from outlayer.report._experiments import run_analyses
+
+        slim.update(run_analyses(job, result, figure_dir))
     return slim
 
 

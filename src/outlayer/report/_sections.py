@@ -925,6 +925,9 @@ REFERENCES: tuple[dict[str, Any], ...] = (
      "links": ("https://arxiv.org/abs/1706.04599",)},
     {"key": "muller2019", "authors": "Rafael Müller, Simon Kornblith, Geoffrey E. Hinton", "year": "2019",
      "title": "When Does Label Smoothing Help?", "venue": "NeurIPS 2019", "links": ("https://arxiv.org/abs/1906.02629",)},
+    {"key": "hinton", "authors": "Geoffrey Hinton", "year": "n.d.",
+     "title": "CSC321: Introduction to Neural Networks and Machine Learning, lecture 10 notes",
+     "venue": "University of Toronto", "links": ("http://www.cs.toronto.edu/~hinton/csc321/notes/lec10_files/slide0025.htm",)},
     {"key": "hui2021", "authors": "Like Hui, Mikhail Belkin", "year": "2021",
      "title": "Evaluation of Neural Architectures Trained with Square Loss vs Cross-Entropy in Classification Tasks",
      "venue": "ICLR 2021", "links": ("https://arxiv.org/abs/2006.07322",)},
@@ -954,13 +957,17 @@ def build_sections(results: Results, figures: Mapping[str, Figure], run: Mapping
     """Sections 1-8 in the seeds' order; the surface section ends with the interactive error surface."""
     surface = surface_section(results)
     surface.add(surface_explorer_html(results["surface"].get("setup")))
+    from outlayer.report._experiments import add_experiments
+
+    beyond = beyond_section(results)
+    add_experiments(beyond, results)  # the lab's experiments and Nielsen's neuron, as subsections
     return [
         labels_section(results),
         softmax_section(results, figures["temperature"]),
         loss_section(results, figures["gradients"]),
         surface,
         training_section(results),
-        beyond_section(results),
+        beyond,
         reproduce_section(run, reproduce),
         references_section(),
     ]
