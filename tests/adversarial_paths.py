@@ -25,8 +25,8 @@ WORLD = 2
 
 
 def vocab_cases() -> list[adversarial.Case]:
-    """Every case without class weights (vocab-parallel CE takes none) and with 2 classes or more (one per rank)."""
-    return [case for case in adversarial.cases() if case.weight is None and case.shape[1] >= 2]
+    """Every case with 2 classes or more (one per rank); class weights go to each rank as its slice."""
+    return [case for case in adversarial.cases() if case.shape[1] >= 2]
 
 
 def nonfinite_refusals(dtypes: tuple[str, ...] = ("float32", "float64")) -> list[adversarial.Case]:
@@ -87,9 +87,10 @@ def _vocab_worker(rank: int, init_file: str, out_dir: str) -> None:
             start, stop = _bounds(rank, case.shape[1])
             try:
                 local = adversarial.as_torch(case)[:, start:stop].clone().requires_grad_(True)
+                weight = None if case.weight is None else torch.from_numpy(np.asarray(case.weight)[start:stop].copy()).to(local.dtype)
                 loss = vocab_parallel_cross_entropy(
                     local, torch.from_numpy(case.target), vocab_start=start, ignore_index=-100 if case.ignore_index is None else case.ignore_index,
-                    label_smoothing=case.label_smoothing, reduction=case.reduction,
+                    label_smoothing=case.label_smoothing, reduction=case.reduction, weight=weight,
                 )
                 loss.sum().backward()
                 np.save(Path(out_dir) / f"{case.id}.rank{rank}.npy", local.grad.double().numpy())

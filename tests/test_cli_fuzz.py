@@ -41,10 +41,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from crafted import CRAFTED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crafted import CRAFTED
 from outlayer.cli import COMMANDS, _build_parser, main
 
 _LONG = int(os.environ.get("OUTLAYER_FUZZ_EXAMPLES", "0"))

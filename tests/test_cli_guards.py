@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from outlayer import _guards
-from outlayer._guards import (ResourceLimitError, available_memory, check_memory, check_output_dir, format_bytes,
-                              memory_limit, network_bytes, surface_bytes)
+from outlayer._guards import ResourceLimitError, available_memory, check_memory, check_output_dir, format_bytes, memory_limit, network_bytes, surface_bytes
 
 
 def _peak(function, *args, **kwargs) -> int:

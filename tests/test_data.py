@@ -173,7 +173,6 @@ import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from crafted import CRAFTED, make_compressed_bomb  # noqa: E402
-
 from outlayer.data import SmallSplitWarning, read_npz, require_every_split  # noqa: E402
 
 

@@ -305,12 +305,12 @@ def test_priors_steps_at_prior_follow_the_definition(quick_results) -> None:
 @pytest.fixture(scope="module")
 def drawn(quick_results) -> dict:
     """Every panel of every experiment's figure, by "figure/panel"."""
+    from outlayer.neuron import run as run_neuron
     from outlayer.plots import calibration as c
     from outlayer.plots import many_classes as m
+    from outlayer.plots import neuron as neuron_plots
     from outlayer.plots import pretrain as p
     from outlayer.plots import priors as pr
-    from outlayer.neuron import run as run_neuron
-    from outlayer.plots import neuron as neuron_plots
     from outlayer.plots import sweep as s
 
     figures = {"sweep": s.accuracy_figure(quick_results["sweep"]),
@@ -337,10 +337,9 @@ def test_every_experiment_figure_follows_the_figure_conventions(drawn) -> None:
 def test_experiment_figure_labels_are_language_neutral(drawn) -> None:
     import re
 
-    from test_figures import ALLOWED_WORDS
-
     from outlayer.plots import FIGURE_NAMES
     from outlayer.plots._layout import drawn_texts
+    from test_figures import ALLOWED_WORDS
 
     allowed = ALLOWED_WORDS | {name.lower() for name in FIGURE_NAMES.values()} | {"mse(z)"}
     for name, fig in drawn.items():
@@ -437,7 +436,7 @@ def test_readme_experiment_commands_are_the_library_calls_they_name() -> None:
                "priors": priors}[argv[0]]
         seen: dict = {}
 
-        def capture(key: str):
+        def capture(key: str, seen: dict = seen):  # bound now: each loop pass has its own seen
             def run(config, **_):
                 seen[key] = config
                 raise _Captured

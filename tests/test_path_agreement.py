@@ -18,10 +18,9 @@ The cases and the judge are tests/adversarial.py. The paths, each called through
   ``TRITON_INTERPRET=1``, in a subprocess (Triton reads the switch when it is first imported)
 
 A path that cannot take a case says so by skipping it (NumPy has no bfloat16; a linear layer
-cannot make a -inf logit in one row only; vocab-parallel CE takes no class weights). Tolerances are
-stated once, in ``adversarial.tolerance``. A failure caused by the torch front end
-(src/outlayer/torch/, whose owner is rewiring it to outlayer._dispatch) is marked
-``xfail(strict=True)`` in TORCH_FRONT_END_GAPS below, never loosened.
+cannot make a -inf logit in one row only; vocab-parallel CE needs 2 classes, one per rank). Tolerances are
+stated once, in ``adversarial.tolerance``. No case is marked as a known failure: every path takes
+every case it can express.
 """
 
 from __future__ import annotations
@@ -74,68 +73,10 @@ def _torch_weight(case: Case) -> Any:
 
 
 # ------------------------------------------------------------------------------------------------
-# Known gaps of the torch front end (src/outlayer/torch/): strict xfails, for its owner to clear.
-# ------------------------------------------------------------------------------------------------
-_IGNORE_INDEX_TYPES = ("refuse-ignore-index-1.5", "refuse-ignore-index-true")
-
-
-def _vocab_float32_constant(case: Case) -> bool:
-    return case.dtype == "float64" and 0.0 < case.label_smoothing < 1.0
-
-
-#: (path, predicate on the case, reason). Each listed case fails today because of code in
-#: src/outlayer/torch/ (not the kernels, the dispatcher or the core); strict: a fixed one fails the
-#: suite until its line here is removed.
-TORCH_FRONT_END_GAPS: tuple[tuple[str, Any, str], ...] = (
-    (
-        "vocab-parallel",
-        _vocab_float32_constant,
-        "torch/_parallel.py builds -(1 - eps) with torch.where on Python floats, a float32 tensor: float64 gradients off by 2.4e-8",
-    ),
-    (
-        "vocab-parallel",
-        lambda case: case.refusal != "",
-        "torch/_parallel.py does not refuse NaN/+inf logits (they come back as a NaN loss)",
-    ),
-    (
-        "vocab-parallel",
-        lambda case: case.id.startswith("all-masked-row"),
-        "torch/_parallel.py gives NaN for a row of only -inf logits (the core: inf, or 0 when the target has no mass)",
-    ),
-    ("torch-2d", lambda case: case.id in _IGNORE_INDEX_TYPES, "torch/_ce.py truncates ignore_index with int()"),
-    (
-        "torch-2d",
-        lambda case: case.id in ("refuse-smoothing-1.5", "refuse-reduction-avg", "refuse-class-id-out-of-range", "refuse-negative-class-id"),
-        "torch/_ce.py checks these itself and raises a plain ValueError in another format (not outlayer._validate's InputError)",
-    ),
-    ("torch-kdim", lambda case: case.id in _IGNORE_INDEX_TYPES, "torch/_ce.py truncates ignore_index with int()"),
-    (
-        "torch-kdim",
-        lambda case: case.id in ("refuse-smoothing-1.5", "refuse-reduction-avg"),
-        "torch/_ce.py checks these itself and raises a plain ValueError in another format (not outlayer._validate's InputError)",
-    ),
-    ("linear-torch", lambda case: case.id in _IGNORE_INDEX_TYPES, "torch/_linear.py truncates ignore_index with int()"),
-    (
-        "linear-torch",
-        lambda case: case.id in ("refuse-class-id-out-of-range", "refuse-negative-class-id"),
-        "torch/_linear.py checks class ids itself and raises a plain ValueError in another format",
-    ),
-)
-
-
-def _gap(path: str, case: Case) -> str | None:
-    for gap_path, applies, reason in TORCH_FRONT_END_GAPS:
-        if gap_path == path and applies(case):
-            return reason
-    return None
-
-
 def _params(path: str, cases: list[Case]) -> list[Any]:
     params = []
     for case in cases:
-        reason = _gap(path, case)
-        marks = [pytest.mark.xfail(strict=True, reason=f"torch front end: h10b ({reason})")] if reason else []
-        params.append(pytest.param(case.id, id=case.id, marks=marks))
+        params.append(pytest.param(case.id, id=case.id))
     return params
 
 
@@ -370,9 +311,7 @@ def _refusal_params() -> list[Any]:
                 continue
             if path.startswith(("torch", "linear-torch")) and case.target.dtype == np.uint64:
                 continue  # torch has no uint64 class ids to refuse
-            reason = _gap(path, case)
-            marks = [pytest.mark.xfail(strict=True, reason=f"torch front end: h10b ({reason})")] if reason else []
-            params.append(pytest.param(path, case.id, id=f"{path}-{case.id}", marks=marks))
+            params.append(pytest.param(path, case.id, id=f"{path}-{case.id}"))
     return params
 
 
@@ -387,10 +326,7 @@ def _probability_params() -> list[Any]:
     params = []
     for case_id, logits, target, options, phrase in adversarial.probability_refusals():
         for path in ("numpy", "torch-2d"):
-            marks = []
-            if path == "torch-2d" and "ignore-index" in case_id:
-                marks = [pytest.mark.xfail(strict=True, reason="torch front end: h10b (torch/_ce.py drops ignore_index for probability targets)")]
-            params.append(pytest.param(path, logits, target, options, phrase, id=f"{path}-{case_id}", marks=marks))
+            params.append(pytest.param(path, logits, target, options, phrase, id=f"{path}-{case_id}"))
     return params
 
 

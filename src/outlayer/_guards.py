@@ -170,7 +170,7 @@ def _as_count(value: object) -> int:
     try:
         import operator
 
-        return max(operator.index(value), 0)  # numpy integers
+        return max(operator.index(value), 0)  # type: ignore[arg-type]  # numpy integers; anything else raises TypeError
     except TypeError:
         return 0
 

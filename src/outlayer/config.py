@@ -188,7 +188,7 @@ class CompareConfig:
             rates = {name: lr for name in losses}
         else:
             try:
-                values = list(lr)
+                values = list(lr)  # type: ignore[call-overload]  # bools were taken above; other non-iterables raise
             except TypeError:
                 raise ValueError(f"lr must be a number, a list or a mapping, got {lr!r}") from None
             if len(values) == 1:
@@ -239,7 +239,7 @@ def tuning_procedure(config: CompareConfig) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if config.pretrain is not None:  # the tuned rate is the continuation's, after this pretraining
         extra["pretrain"] = [config.pretrain[0], config.pretrain[1]]
-    return {**extra, 
+    return {**extra,
         "dataset": config.dataset,
         "epochs": config.epochs,
         "hidden": list(config.hidden),

@@ -196,20 +196,20 @@ def adam_block(probe: Mapping[str, Any]) -> str:
         "",
         "| | CE | MSE |",
         "|---|---|---|",
-        "| toy: corner gradient per coordinate | " + " | ".join(f"{max(toy['losses'][l]['abs_grad']):.3g}" for l in ("ce", "mse"))
+        "| toy: corner gradient per coordinate | " + " | ".join(f"{max(toy['losses'][loss]['abs_grad']):.3g}" for loss in ("ce", "mse"))
         + " |",
-        "| toy: Adam's first step / lr | " + " | ".join(f"{min(toy['losses'][l]['adam_step_over_lr']):.3f}"
-                                                    for l in ("ce", "mse")) + " |",
-        "| network: median p(true class) at the start | " + " | ".join(f"{net[l]['median_p_true']['median']:.2g}"
-                                                                     for l in ("ce", "mse")) + " |",
-        "| network: median weight's gradient / eps | " + " | ".join(f"{net[l]['median_param_grad_over_eps']['median']:.3g}"
-                                                                  for l in ("ce", "mse")) + " |",
-        "| network: median weight's Adam step / lr | " + " | ".join(f"{net[l]['median_adam_step_over_lr']['median']:.3f}"
-                                                                  for l in ("ce", "mse")) + " |",
+        "| toy: Adam's first step / lr | " + " | ".join(f"{min(toy['losses'][loss]['adam_step_over_lr']):.3f}"
+                                                    for loss in ("ce", "mse")) + " |",
+        "| network: median p(true class) at the start | " + " | ".join(f"{net[loss]['median_p_true']['median']:.2g}"
+                                                                     for loss in ("ce", "mse")) + " |",
+        "| network: median weight's gradient / eps | " + " | ".join(f"{net[loss]['median_param_grad_over_eps']['median']:.3g}"
+                                                                  for loss in ("ce", "mse")) + " |",
+        "| network: median weight's Adam step / lr | " + " | ".join(f"{net[loss]['median_adam_step_over_lr']['median']:.3f}"
+                                                                  for loss in ("ce", "mse")) + " |",
         f"| network: effective samples behind the first batch's gradient (of {setup['batch_size']}) | "
-        + " | ".join(f"{net[l]['effective_samples_first_batch']['median']:.1f}" for l in ("ce", "mse")) + " |",
+        + " | ".join(f"{net[loss]['effective_samples_first_batch']['median']:.1f}" for loss in ("ce", "mse")) + " |",
         "| network: misclassified samples whose margin grows after Adam's first step | "
-        + " | ".join(f"{net[l]['misclassified_margin_grows']['median']:.0%}" for l in ("ce", "mse")) + " |",
+        + " | ".join(f"{net[loss]['misclassified_margin_grows']['median']:.0%}" for loss in ("ce", "mse")) + " |",
         "",
         f"The lecture's corner has p(target) = {probe['lecture_corner_p_target']:.3g}; at uniform predictions over "
         f"{probe['uniform_start']['num_classes']} classes MSE's gradient is {probe['uniform_start']['ratio_mse_ce']:.3f} "
@@ -221,6 +221,12 @@ def adam_block(probe: Mapping[str, Any]) -> str:
 #: Block name -> what it needs: "surface", "training" (the four runs), "probe" or nothing.
 BLOCKS: dict[str, str] = {"surface": "surface", "training": "training", "paired": "training", "rates": "",
                           "adam": "probe"}
+
+
+def _needed(result: dict[str, Any] | None) -> dict[str, Any]:
+    """A computation a block needs, which compute_blocks ran because the block was named."""
+    assert result is not None
+    return result
 
 
 def compute_blocks(names: tuple[str, ...] = tuple(BLOCKS),
@@ -243,11 +249,11 @@ def compute_blocks(names: tuple[str, ...] = tuple(BLOCKS),
             progress("python benchmarks/bench_compare.py adam")
         probe = probes.measure()
     renderers: dict[str, Callable[[], str]] = {
-        "surface": lambda: surface_block(surface_result),
+        "surface": lambda: surface_block(_needed(surface_result)),
         "training": lambda: training_block(runs),
         "paired": lambda: paired_block(runs),
         "rates": rates_block,
-        "adam": lambda: adam_block(probe),
+        "adam": lambda: adam_block(_needed(probe)),
     }
     return {name: renderers[name]() for name in names}
 

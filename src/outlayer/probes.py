@@ -136,7 +136,9 @@ def network_start(seed: int, config: CompareConfig, losses: Sequence[str] = ("ce
         _, train_grad = head.loss_and_grad(train_logits, data.y_train, reduction="none")
         margins = [_margins(model.forward(data.X_train), data.y_train) for model in (net, after)]
         grown = (margins[1] - margins[0]) > 0
-        p_true = head.probabilities(train_logits)[np.arange(len(data.y_train)), data.y_train]
+        probabilities = head.probabilities(train_logits)
+        assert probabilities is not None  # the probe runs ce and mse, which have a distribution
+        p_true = probabilities[np.arange(len(data.y_train)), data.y_train]
         batch_norms = np.linalg.norm(per_sample, axis=1)
         out["losses"][loss] = {
             "adam_lr": lr,
@@ -161,8 +163,8 @@ def measure(seeds: int | None = None, dataset: str = CompareConfig.dataset) -> d
     """The toy and the network (confident start, ``seeds`` evaluation seeds), with the first-step curve."""
     from outlayer.surface import LECTURE_PLANE, evaluate
 
-    config = CompareConfig(dataset=dataset, init="confident", optimizer="adam",
-                           **({"seeds": seeds} if seeds is not None else {}))
+    chosen: dict[str, Any] = {"seeds": seeds} if seeds is not None else {}
+    config = CompareConfig(dataset=dataset, init="confident", optimizer="adam", **chosen)
     network = [network_start(seed, config) for seed in config.seed_list]
     summary = {}
     for loss in ("ce", "mse"):

@@ -162,8 +162,10 @@ def paired_difference(
         raise ValueError(f"paired values need equal lengths, got {len(a)} and {len(b)}")
     differences: list[float | None] = []
     for x, y in zip(a, b):
-        ok = x is not None and y is not None and math.isfinite(float(x)) and math.isfinite(float(y))
-        differences.append(float(x) - float(y) if ok else None)
+        if x is not None and y is not None and math.isfinite(float(x)) and math.isfinite(float(y)):
+            differences.append(float(x) - float(y))
+        else:
+            differences.append(None)
     stats = mean_ci95(differences, bounds)
     return {
         "differences": differences,

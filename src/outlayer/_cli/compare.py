@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from outlayer._cli import (UsageError, check_label_column, float_in, logit_float, non_negative_int, positive_float, positive_int,
-                           start_work)
+from outlayer._cli import UsageError, check_label_column, float_in, logit_float, non_negative_int, positive_float, positive_int, start_work
 
 __all__ = ["configure", "format_summary", "run", "validate"]
 
@@ -91,7 +91,7 @@ def _cell(stats: dict[str, Any], digits: int = 3) -> str:
     return text
 
 
-def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+def _aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
 

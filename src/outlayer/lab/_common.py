@@ -15,6 +15,8 @@ from outlayer.stats import mean_ci95, paired_difference
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
+    from outlayer.plots import Panels
+
 __all__ = ["MAX_EPOCHS", "MAX_SEEDS", "bounded", "check_out_dir", "finite", "jsonable", "lecture_corner_p_target", "paired_by_seed", "quantiles", "seed_list",
            "statistic", "write_result"]
 
@@ -100,7 +102,7 @@ def check_out_dir(out_dir: str | os.PathLike[str] | None) -> Path | None:
 
 
 def write_result(result: dict[str, Any], out: Path, prefix: str,
-                 figures: Mapping[str, Callable[[Mapping[str, Any]], Figure]]) -> dict[str, str]:
+                 figures: Mapping[str, Callable[[Mapping[str, Any]], Figure | Panels]]) -> dict[str, str]:
     """Draw ``figures`` (stem -> function of the result) as PNG + SVG and write ``<prefix>.json`` in ``out``.
 
     Sets ``result["figures"]`` (stem -> file name) before writing the JSON, so the file is the

@@ -44,7 +44,7 @@ SOURCE = {"title": "Hui, Belkin (2021), Evaluation of Neural Architectures Train
                    "Cross-Entropy in Classification Tasks", "url": "https://arxiv.org/abs/2006.07322"}
 
 #: name -> (loss, options): the losses compared, in display order.
-VARIANTS: dict[str, tuple[str, dict[str, float]]] = {
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "ce": ("ce", {}),
     "mse-logits": ("mse-logits", {}),
     "mse-logits k=1 M=15": ("mse-logits", {"true_class_weight": 1.0, "true_class_target": 15.0}),

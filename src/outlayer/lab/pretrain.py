@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import functools
 import os
-from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from outlayer import _checks as check
@@ -182,7 +182,7 @@ def run(config: PretrainConfig | None = None, *, out_dir: str | os.PathLike[str]
     out = _common.check_out_dir(out_dir)
     continuation, source = continuation_rates(config)
     ce_rate = DEFAULT_LR[config.optimizer][config.init][config.pretrain_loss]
-    common = {"init": config.init, "optimizer": config.optimizer, "seeds": config.seeds,
+    common: dict[str, Any] = {"init": config.init, "optimizer": config.optimizer, "seeds": config.seeds,
               "first_seed": config.first_seed, "epochs": config.epochs}
     phase = {"loss": config.pretrain_loss, "epochs": config.pretrain_epochs, "lr": ce_rate}
     if baseline is not None:

@@ -198,10 +198,10 @@ def run(config: SweepConfig | None = None, *, out_dir: str | os.PathLike[str] | 
     rows = []
     for optimizer in config.optimizers:
         for std in config.logit_stds:
-            result = results[(optimizer, std)]
+            cell = results[(optimizer, std)]
             for loss in config.losses:
-                entry = result["summary"][loss]
-                mine = [r for r in result["runs"] if r["loss"] == loss]
+                entry = cell["summary"][loss]
+                mine = [r for r in cell["runs"] if r["loss"] == loss]
                 base = [r for r in results[(optimizer, smallest)]["runs"] if r["loss"] == loss]
                 rows.append({
                     "logit_std": std, "loss": loss, "optimizer": optimizer, "lr": entry["lr"],

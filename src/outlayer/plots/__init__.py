@@ -74,7 +74,7 @@ PANEL_HEIGHT = 3.5
 #: The smallest text of any figure, in points.
 TEXT_PT = 10.0
 #: matplotlib settings of every figure: one text size, no font smaller, deterministic SVG ids.
-STYLE: dict[str, Any] = {
+STYLE: dict[Any, Any] = {  # Any keys: matplotlib's stubs type rc_context's keys as a Literal
     "font.size": TEXT_PT,
     "axes.titlesize": TEXT_PT + 1,
     "axes.labelsize": TEXT_PT,
@@ -245,7 +245,8 @@ def _small_png(data: bytes) -> bytes:
     image = Image.open(io.BytesIO(data))
     if image.mode == "P":
         return data
-    if image.mode == "RGBA" and image.getextrema()[3][0] == 255:
+    extrema: Any = image.getextrema()  # per band (low, high); the stubs don't know the band count
+    if image.mode == "RGBA" and extrema[3][0] == 255:
         image = image.convert("RGB")  # opaque: the better median-cut palette applies
     if image.mode == "RGBA":
         palette = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)

@@ -109,7 +109,7 @@ def _legend_problems(fig: Figure, renderer: Any) -> list[str]:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    legends = [legend for legend in fig.legends] + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    legends: list[Any] = [legend for legend in fig.legends] + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
     problems = []
     for legend in legends:
         if not legend.get_visible():
@@ -129,7 +129,7 @@ def _legend_problems(fig: Figure, renderer: Any) -> list[str]:
                     what = "a map"
                 elif isinstance(artist, Line2D) and _path_hits(artist, box):
                     what = f"the line {artist.get_label()!r}"
-                elif isinstance(artist, PathCollection) and len(artist.get_offsets()):
+                elif isinstance(artist, PathCollection) and len(np.asarray(artist.get_offsets())):
                     points = artist.get_offset_transform().transform(np.asarray(artist.get_offsets(), dtype=float))
                     if any(box.x0 - 6 <= x <= box.x1 + 6 and box.y0 - 6 <= y <= box.y1 + 6 for x, y in points):
                         what = "a marker"
@@ -181,10 +181,14 @@ def _annotation_problems(fig: Figure) -> list[str]:
             if isinstance(artist, Line2D):
                 data.add(to_hex(artist.get_color()))
             elif isinstance(artist, Collection) and artist.get_array() is None:  # colour-mapped collections are maps
-                data.update(to_hex(c) for c in artist.get_facecolor() if c[3] > 0)
-                data.update(to_hex(c) for c in artist.get_edgecolor() if len(c) and c[3] > 0)
-            elif isinstance(artist, Patch) and artist is not ax.patch and artist.get_facecolor()[3] > 0:
-                data.add(to_hex(artist.get_facecolor()))
+                faces: Any = artist.get_facecolor()  # runtime: an (n, 4) RGBA array; the stubs say a colour union
+                edges: Any = artist.get_edgecolor()
+                data.update(to_hex(c) for c in faces if c[3] > 0)
+                data.update(to_hex(c) for c in edges if len(c) and c[3] > 0)
+            elif isinstance(artist, Patch) and artist is not ax.patch:
+                face: Any = artist.get_facecolor()  # runtime: an RGBA tuple
+                if face[3] > 0:
+                    data.add(to_hex(face))
         for text in ax.texts:
             colours = {to_hex(text.get_color())}
             if isinstance(text, Annotation) and text.arrow_patch is not None:

@@ -159,7 +159,7 @@ def gradient_figure(result: Mapping[str, Any]) -> Figure:
     ratio = np.array([np.nan if v is None else v for v in curve["ratio_quadratic_to_cross_entropy"]])
     right.plot(a, ratio, color="#6a3d9a", linewidth=2.0, zorder=3)  # purple: neither cost's colour
     for ax in (left, right):
-        for (w0, b0), a0 in start_outputs:
+        for _start, a0 in start_outputs:
             ax.axvline(a0, color=_GUIDE, linestyle=":", linewidth=1.0, zorder=1)
         ax.set_xlim(0.0, 1.0)
         ax.set_xlabel("output a")

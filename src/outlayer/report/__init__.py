@@ -25,7 +25,6 @@ import platform
 import shlex
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from outlayer._guards import check_network, check_output_dir

@@ -574,8 +574,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "两个类别：两者之差的 sigmoid 等于 p₁",
     },
     "explorer.bars": {
-        "en": "Gradient bars are logarithmic: each step of the scale is a factor of 10, from 10⁻¹² to 10¹. Try the confidently wrong setting: MSE's gradient on the true class "
-              "shrinks by many orders of magnitude while cross-entropy's stays near −1.",
+        "en": "Gradient bars are logarithmic: each step of the scale is a factor of 10, from 10⁻¹² to 10¹. "
+              "Try the confidently wrong setting: MSE's gradient on the true class shrinks by many orders of magnitude "
+              "while cross-entropy's stays near −1.",
         "zh": "梯度条按对数刻度画：每一格相差 10 倍，从 10⁻¹² 到 10¹。试试“错得很自信”："
               "均方误差在正确类别上的梯度缩小了好几个数量级，交叉熵的梯度仍接近 −1。",
     },

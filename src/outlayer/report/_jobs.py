@@ -76,7 +76,7 @@ class Job:
     name: str
     kind: str
     options: Mapping[str, Any]
-    figures: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    figures: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # experiments: (module, function, kwargs)
     cost: float = 1.0  # relative run time, to start the longest jobs first
     #: lab experiments measured on this job's compare() result (:mod:`outlayer.report._experiments`)
     analyses: tuple[str, ...] = ()

@@ -58,7 +58,7 @@ def _node(child: Markup | str) -> Markup:
     raise TypeError(f"MathML children must be built with I/N/O/...; got plain text {child!r}")
 
 
-def I(name: str, *, normal: bool = False) -> Markup:
+def I(name: str, *, normal: bool = False) -> Markup:  # noqa: E743 -- MathML builders are named after their elements (mi, mn, mo) so formulas read like formulas
     """An identifier; one letter is set italic, ``normal`` (or a word) upright."""
     variant = ' mathvariant="normal"' if normal and len(name) == 1 else ""
     return Markup(f"<mi{variant}>{escape(name)}</mi>")
@@ -69,7 +69,7 @@ def N(text: str) -> Markup:
     return Markup(f"<mn>{escape(text)}</mn>")
 
 
-def O(op: str, *, form: str | None = None) -> Markup:
+def O(op: str, *, form: str | None = None) -> Markup:  # noqa: E743 -- see I
     """An operator or fence; "-" becomes the minus sign."""
     op = MINUS if op == "-" else op
     extra = f' form="{form}"' if form else ""

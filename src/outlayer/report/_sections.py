@@ -406,7 +406,7 @@ def loss_section(results: Results, figure: Figure) -> Section:
         T("loss.mse", mse=n("worked/mse", ".4f")),
     )
     section.add(m.math(_mse(), m.O("="), mse_terms, m.O("="), n.mn("worked/mse", ".4f"), display=True))
-    header = [T("col.class"), m.math(m.I("p")), m.math(m.I("y")), m.math(_d_inline(_ce(), m.I("z"))),
+    header: list[Msg | Markup | str] = [T("col.class"), m.math(m.I("p")), m.math(m.I("y")), m.math(_d_inline(_ce(), m.I("z"))),
               m.math(_d_inline(_mse(), m.I("z")))]
 
     def rows(key: str, result: Mapping[str, Any]) -> list[list[Any]]:

@@ -30,8 +30,7 @@ Conventions:
 
 from __future__ import annotations
 
-from outlayer.surface._assemble import MARGIN_CLOSED_FORMS, run
-from outlayer.surface._assemble import is_monotone
+from outlayer.surface._assemble import MARGIN_CLOSED_FORMS, is_monotone, run
 from outlayer.surface._compute import (
     DEFAULT_GOAL,
     DEFAULT_LR,

@@ -427,7 +427,7 @@ def _descend_loop(loss: str, plane: LogitPlane, params: np.ndarray, stepped: Seq
             alive &= ~escaped
             valid[escaped] = step + 1
             params[escaped] = last_good[escaped]
-    stacked = {k: np.stack(v) for k, v in trace.items()}
+    stacked: dict[str, Any] = {k: np.stack(v) for k, v in trace.items()}
     stacked["initial_loss"] = initial_loss
     return stacked, first_hit, valid
 
@@ -437,9 +437,13 @@ def _grew(final: np.ndarray, initial: np.ndarray) -> np.ndarray:
     return np.asarray(final) > np.asarray(initial) + 1e-12 * np.maximum(np.abs(initial), 1.0)
 
 
+#: descent_paths' default runs: each optimiser at the default rate.
+_EVERY_OPTIMIZER: tuple[Run, ...] = tuple((name, DEFAULT_LR) for name in ("sgd", "momentum", "adam"))
+
+
 def descent_paths(
     loss: str,
-    runs: Sequence[Run] = tuple((name, DEFAULT_LR) for name in ("sgd", "momentum", "adam")),
+    runs: Sequence[Run] = _EVERY_OPTIMIZER,
     plane: LogitPlane = LECTURE_PLANE,
     start: tuple[float, float] | None = None,
     *,
