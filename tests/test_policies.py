@@ -267,3 +267,21 @@ def test_policy_masked_arrays_are_refused_rather_than_losing_their_mask() -> Non
     assert float(outlayer.cross_entropy(logits.filled(-np.inf), np.array([0]))) == pytest.approx(expected, rel=1e-14)
     # a masked array that masks nothing is just an array
     assert float(outlayer.cross_entropy(np.ma.masked_array([[2.0, 1.0, 0.1]]), np.array([0]))) == pytest.approx(0.4170, abs=1e-4)
+
+
+def test_policy_ignore_index_with_probability_targets_is_refused_unless_left_at_its_default() -> None:
+    from outlayer import InputError
+    from outlayer.torch import cross_entropy as torch_drop_in
+
+    rng = np.random.default_rng(5)
+    logits = torch.from_numpy(rng.normal(size=(3, 4)))
+    rows = torch.softmax(torch.from_numpy(rng.normal(size=(3, 4))), dim=1)
+    # the default (-100, which no class id can be) is accepted, and the value is PyTorch's
+    assert torch_drop_in(logits, rows).item() == pytest.approx(F.cross_entropy(logits, rows).item(), rel=1e-12)
+    for index in (0, 3):
+        with pytest.raises(RuntimeError, match="ignore_index is not supported for floating point target"):
+            F.cross_entropy(logits, rows, ignore_index=index)  # PyTorch refuses it too, in its own words
+        with pytest.raises(InputError, match=rf"ignore_index must be None with probability targets .*got {index}; zero a row's probabilities"):
+            torch_drop_in(logits, rows, ignore_index=index)
+        with pytest.raises(InputError, match=rf"ignore_index must be None with probability targets .*got {index}"):
+            outlayer.cross_entropy(logits.numpy(), rows.numpy(), ignore_index=index)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,18 @@ def test_a_masked_array_that_masks_something_is_refused() -> None:
     v.refuse_masked(np.ma.masked_array([1.0, 2.0]), "x")  # masks nothing: fine
     with pytest.raises(InputError, match="x must be a plain array"):
         v.refuse_masked(np.ma.masked_array([1.0, 2.0], mask=[True, False]), "x")
+
+
+@pytest.mark.parametrize(
+    "logits",
+    [np.array([["1.0", "2.0"]]), np.array([["2020-01-01", "2020-01-02"]], dtype="datetime64[D]"),
+     np.array([[1, 2]], dtype="timedelta64[s]"), np.array([[1.0, 2.0]], dtype=object)],
+    ids=["strings", "dates", "durations", "objects"],
+)
+def test_logits_that_numpy_would_cast_to_numbers_silently_are_refused_naming_their_dtype(logits: np.ndarray) -> None:
+    import outlayer
+
+    for call in (lambda: outlayer.cross_entropy(logits, np.array([0])), lambda: outlayer.softmax(logits),
+                 lambda: outlayer.mse(logits, np.array([0]))):
+        with pytest.raises(InputError, match=re.escape(f"logits must be real numbers, got dtype {logits.dtype}")):
+            call()

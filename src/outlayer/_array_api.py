@@ -119,6 +119,9 @@ def as_float(x: Any, xp: ModuleType | None = None, *, name: str = "logits") -> t
     xp = array_namespace(x) if xp is None else xp
     if not hasattr(x, "dtype") or xp is np:
         x = np.asarray(x) if xp is np else xp.asarray(x)
+    if xp is np and x.dtype.kind not in "biuf":
+        # strings, dates, durations and objects would be cast to numbers silently ("2" -> 2.0, a date -> its day count)
+        raise error(name, "real numbers", Described(f"dtype {x.dtype}"))
     if isdtype(x.dtype, "bool", xp) or isdtype(x.dtype, "complex floating", xp):
         raise error(name, "real numbers", Described(f"dtype {x.dtype}"))
     if not isdtype(x.dtype, "real floating", xp):

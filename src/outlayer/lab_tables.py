@@ -121,11 +121,12 @@ def surface_block(result: Mapping[str, Any]) -> str:
     setup = result["setup"]
     optimizers = setup["optimizers"]
     names = {"sgd": "plain GD", "momentum": "momentum 0.9", "adam": "Adam"}
-    fixed = ", ".join(f"y{int(c) + 1} = {v}" for c, v in setup["fixed"].items())
+    fixed = ", ".join(f"z{int(c) + 1} = {v}" for c, v in setup["fixed"].items())
+    swept = ", ".join(setup["swept_names"])
     lines = [
         "Command: `outlayer surface --json` (every default). Settings: "
-        f"{setup['num_classes']} classes, target y{setup['target'] + 1}, {fixed} (held out: probability 0, no "
-        f"smoothing mass), (y1, y2) over [{setup['limits'][0]:g}, {setup['limits'][1]:g}]^2, start "
+        f"{setup['num_classes']} classes, target class {setup['target'] + 1}, {fixed} (held out: probability 0, no "
+        f"smoothing mass), ({swept}) over [{setup['limits'][0]:g}, {setup['limits'][1]:g}]^2, start "
         f"({setup['start'][0]:g}, {setup['start'][1]:g}), lr {setup['lr']:g} and {setup['steps']} steps for every "
         f"loss and optimiser, goal p(target) >= {setup['goal']:g}. Losses are shown minus their constant part.",
         "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
 
     validate(args)
     start_work()
+    # torch's own compile stack calls its deprecated torch.jit.script_method: not the user's to act on
+    warnings.filterwarnings("ignore", message=r"`torch\.jit\.script(_method)?` is deprecated", category=DeprecationWarning)
     suites, dtypes = list(dict.fromkeys(args.suite)), list(dict.fromkeys(args.dtype))
     rows, skipped = run_suites(suites, quick=args.quick, dtypes=dtypes, threads=args.threads)
     for line in skipped:

@@ -117,7 +117,7 @@ def run(out_dir: str | None = None, **options: Any) -> dict[str, Any]:
             **plane.describe(),
             "indexing": "0-based class indices; the figures, the report and the command line number classes "
                         "and logits from 1 (z1..zK)",
-            "swept_names": [f"y{plane.swept[0] + 1}", f"y{plane.swept[1] + 1}"],
+            "swept_names": [f"z{plane.swept[0] + 1}", f"z{plane.swept[1] + 1}"],
             "limits": list(limits),
             "resolution": config.resolution,
             "corner": list(corner),
