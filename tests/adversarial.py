@@ -345,10 +345,12 @@ def _make(pattern, n, v, dtype, smoothing, reduction, weighted, ignoring, layout
             weight[rng.integers(0, v)] = 0.0  # a zero weight: its rows count for nothing
     ignore_index = None
     if ignoring:
-        ignore_index = IGNORE
+        # PyTorch's -100, or an id just past the classes (a legal choice that must never index a class weight)
+        ignore_index = IGNORE if (n + v) % 2 == 0 else v + 1
         target = target.copy()
-        target[rng.integers(0, n)] = IGNORE
-    case_id = f"{pattern}-{n}x{v}-{dtype}-eps{smoothing}-{reduction}" + ("-w" if weighted else "") + ("-ign" if ignoring else "") + f"-{layout}"
+        target[rng.integers(0, n)] = ignore_index
+    ignored = ("-ign" if ignore_index == IGNORE else "-ign-beyond") if ignoring else ""
+    case_id = f"{pattern}-{n}x{v}-{dtype}-eps{smoothing}-{reduction}" + ("-w" if weighted else "") + ignored + f"-{layout}"
     return Case(
         case_id, z, target, dtype=dtype, weight=weight, ignore_index=ignore_index, label_smoothing=smoothing,
         reduction=reduction, layout=layout, column_masked=column_masked,

@@ -565,11 +565,6 @@ torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kernels/triton_ce.py indexes weight_f32[target.clamp(min=0)] for ignored rows too: an ignore_index >= V is out of bounds "
-    "(a device-side assert on CUDA, IndexError under the interpreter)",
-)
 def test_ignore_index_beyond_the_classes_with_class_weights_matches_torch() -> None:
     """In a process of its own: a device-side assert would leave this process's CUDA context unusable."""
     environment = {key: value for key, value in os.environ.items() if key != "TRITON_INTERPRET"}

@@ -109,6 +109,19 @@ def test_mean_over_only_ignored_rows_is_zero_with_zero_gradient():
     assert loss.item() == 0.0 and torch.count_nonzero(grad) == 0
 
 
+def test_an_ignore_index_beyond_the_classes_with_class_weights_gives_torchs_loss_and_gradient():
+    """Ignored rows must not index the class weights: ignore_index = V + 2 is a legal choice."""
+    logits, target, class_weight = problem(7)
+    target = torch.where(target == -100, logits.shape[1] + 2, target)
+    target[::3] = logits.shape[1] + 2
+    reference = logits.clone().requires_grad_(True)
+    expected = F.cross_entropy(reference, target, weight=class_weight, ignore_index=logits.shape[1] + 2)
+    expected.backward()
+    loss, grad = cross_entropy_cuda(logits.clone(), target, weight=class_weight, ignore_index=logits.shape[1] + 2, block_size=16)
+    torch.testing.assert_close(loss, expected.detach(), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grad, reference.grad, rtol=1e-5, atol=1e-7)
+
+
 def test_without_grad_returns_the_same_loss_and_no_gradient():
     logits, target, _ = problem(5)
     loss, grad = cross_entropy_cuda(logits, target, with_grad=False, block_size=16)

@@ -227,7 +227,8 @@ def cross_entropy_cuda(
 
     # The reduction's scale stays on the device (no host sync): 1 / total kept weight for "mean".
     if reduction == "mean":
-        per_row = kept.to(torch.float32) if weight_f32 is None else torch.where(kept, weight_f32[target.clamp(min=0)], 0.0)
+        safe_target = torch.where(kept, target, 0)  # ignored rows index class 0: ignore_index may be >= V
+        per_row = kept.to(torch.float32) if weight_f32 is None else torch.where(kept, weight_f32[safe_target], 0.0)
         denominator = per_row.sum()
         scale = torch.where(denominator > 0, 1.0 / denominator.clamp(min=torch.finfo(torch.float32).tiny), 0.0)
     else:
