@@ -153,6 +153,20 @@ def test_cli_skips_a_suite_whose_module_is_missing_with_one_line(monkeypatch: py
     assert "suite linear-ce skipped" in captured.out  # listed under the table too
 
 
+def test_vocab_parallel_suite_outside_a_distributed_job_says_how_to_run_it_instead_of_an_empty_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("torch")
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        pytest.skip("this process is in a distributed job")
+    assert main(["bench", "--suite", "vocab-parallel", "--quick"]) == 0
+    captured = capsys.readouterr()
+    skipped = [line for line in captured.err.splitlines() if line.startswith("suite vocab-parallel skipped:")]
+    assert len(skipped) == 1 and "torchrun" in skipped[0] and "--spawn 2" in skipped[0], captured.err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from outlayer.bench import SUITES
-from outlayer.bench._common import TABLE_COLUMNS
+from outlayer.bench._common import TABLE_COLUMNS, SuiteSkipped
 
 __all__ = ["SUITE_DTYPES", "configure", "run", "run_suites", "validate"]
 
@@ -79,7 +79,7 @@ def run_suites(
             continue
         try:
             rows.extend(module.run(quick=quick, dtypes=tuple(dtypes), threads=threads))
-        except ImportError as exc:
+        except (ImportError, SuiteSkipped) as exc:
             skipped.append(f"suite {suite} skipped: {exc}")
     return rows, skipped
 

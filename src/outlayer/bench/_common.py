@@ -48,6 +48,10 @@ __all__ = [
 ]
 
 
+class SuiteSkipped(Exception):
+    """A suite that cannot run in this process (its message says why and how to run it)."""
+
+
 def time_callable(fn: Callable[[], Any], *, warmup: int = 2, repeats: int = 7) -> dict[str, float | int]:
     """Wall time of ``fn()``: ``warmup`` untimed calls, then ``repeats`` timed ones.
 

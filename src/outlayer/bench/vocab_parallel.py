@@ -55,10 +55,14 @@ def run(
 ) -> list[dict[str, Any]]:
     """Rows with keys suite, case, N, V, d, dtype, impl, mode, median_ms, peak_extra_mb, gbps, tflops, ratio_vs_torch.
 
-    ``shapes`` are (N, V) pairs. Returns [] outside a distributed job and on ranks other than 0.
+    ``shapes`` are (N, V) pairs. Returns [] on ranks other than 0; outside a distributed job, raises
+    :class:`SuiteSkipped` (an empty table would look like a result).
     """
     if not _ensure_process_group():
-        return []
+        from outlayer.bench._common import SuiteSkipped
+
+        raise SuiteSkipped("it needs a distributed job: torchrun --standalone --nproc-per-node 2 -m outlayer bench "
+                           "--suite vocab-parallel, or PYTHONPATH=src python benchmarks/bench_vocab_parallel.py --spawn 2")
     import torch
     import torch.distributed as dist
 
