@@ -194,12 +194,15 @@ def test_bench_suite_rows_have_the_shared_keys_and_consistent_ratios():
         assert row["ratio_vs_torch"] == pytest.approx(naive["median_ms"] / row["median_ms"])
 
 
-def test_vocab_parallel_bench_suite_has_nothing_to_measure_outside_a_distributed_job(monkeypatch):
+def test_vocab_parallel_bench_suite_outside_a_distributed_job_refuses_naming_how_to_run_it(monkeypatch):
+    # main's 9c60e3b: SuiteSkipped instead of an empty list (an empty table would look like a result)
     from outlayer.bench import vocab_parallel as suite
+    from outlayer.bench._common import SuiteSkipped
 
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     assert not torch.distributed.is_initialized()
-    assert suite.run(quick=True, dtypes=("float32",)) == []
+    with pytest.raises(SuiteSkipped, match="torchrun"):
+        suite.run(quick=True, dtypes=("float32",))
 
 
 @pytest.mark.parametrize("impl", ["numba", "reference"])
@@ -210,3 +213,30 @@ def test_nan_logits_are_refused_naming_the_row_in_the_whole_batch(impl):
     hidden[13, 2] = float("nan")  # row 13 is in the third block of 5 rows
     with pytest.raises(ValueError, match=r"logits \(hidden @ weight.T \+ bias\) must be finite or -inf, got nan at index \(13, 0\)"):
         linear_cross_entropy(hidden, weight, target, bias=bias, chunk_size=5, impl=impl)
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="VmHWM is Linux-only")
+def test_forward_backward_holds_one_block_of_logits_beyond_the_gradients() -> None:
+    """Peak extra memory (the process's resident high-water mark, torch's allocations included) of
+    a warm forward+backward is the gradients plus ONE (chunk, V) block: a product allocated per block
+    while the previous block is still alive would hold two."""
+    from outlayer.bench._common import measure_peak_extra_bytes
+
+    n, d, v, chunk = 2048, 256, 16000, 512  # 31 MiB blocks, gradients of 17.6 MiB
+    gen = torch.Generator().manual_seed(0)
+    hidden, weight = torch.randn(n, d, generator=gen), torch.randn(v, d, generator=gen) / d**0.5
+    target = torch.randint(0, v, (n,), generator=gen)
+
+    def forward_backward() -> tuple:
+        h, w = hidden.detach().requires_grad_(True), weight.detach().requires_grad_(True)
+        linear_cross_entropy(h, w, target, chunk_size=chunk).backward()
+        return h.grad, w.grad
+
+    forward_backward()  # warm: the kernel compiled, the BLAS's own buffers allocated
+    extra = measure_peak_extra_bytes(forward_backward)
+    block, gradients = chunk * v * 4, (n + v) * d * 4
+    budget = gradients + block + block // 4  # a quarter block of slack for small temporaries
+    assert extra <= budget, (
+        f"forward+backward took {extra / 2**20:.1f} MiB; the gradients ({gradients / 2**20:.1f} MiB) "
+        f"and one block ({block / 2**20:.1f} MiB) allow {budget / 2**20:.1f}"
+    )

@@ -131,10 +131,18 @@ def _chunked_linear_ce(
     dbias = torch.zeros(weight.shape[0], dtype=acc_dtype, device=weight.device) if want_b and bias is not None else None
     block_reduction = "none" if reduction == "none" else "sum"
     losses: list[Tensor] = []
+    # One block buffer for every block, as the NumPy twin: the matmul writes into it and the kernel
+    # overwrites it with dZ. A fresh product per block would be allocated while the previous block
+    # (still named by dlogits and grad) is alive: two blocks at the peak (+64 MiB at the default chunk).
+    block_buffer = hidden.new_empty((min(chunk_size, n_rows), weight.shape[0]))
     for start in range(0, n_rows, chunk_size):
         stop = min(start + chunk_size, n_rows)
         h_block = hidden[start:stop]
-        logits = h_block @ weight.T if bias is None else torch.addmm(bias, h_block, weight.T)
+        logits = block_buffer[: stop - start]
+        if bias is None:
+            torch.mm(h_block, weight.T, out=logits)
+        else:
+            torch.addmm(bias, h_block, weight.T, out=logits)
         try:
             block_loss, dlogits = _block_ce_in_place(
                 logits,
