@@ -21,7 +21,11 @@ TRAINING_CELLS: tuple[tuple[str, str], ...] = (
     ("confident", "sgd"), ("confident", "adam"), ("gentle", "sgd"), ("gentle", "adam"))
 #: The losses of the training table; the paired table compares CE with each of the others.
 TRAINING_LOSSES: tuple[str, ...] = ("ce", "mse", "mse-logits", "ce-smooth", "scalar")
-_MARKER = re.compile(r"<!-- lab-table (?P<name>[a-z-]+) -->\n(?P<body>.*?)<!-- /lab-table (?P=name) -->", re.S)
+
+
+def _marker(tag: str) -> re.Pattern[str]:
+    """``<!-- TAG NAME -->`` ... ``<!-- /TAG NAME -->``: a generated block of a README."""
+    return re.compile(rf"<!-- {tag} (?P<name>[a-z-]+) -->\n(?P<body>.*?)<!-- /{tag} (?P=name) -->", re.S)
 
 
 def _interval(stats: Mapping[str, Any], digits: int = 3, sign: bool = False) -> str:
@@ -259,15 +263,25 @@ def compute_blocks(names: tuple[str, ...] = tuple(BLOCKS),
     return {name: renderers[name]() for name in names}
 
 
+def read_marked_blocks(text: str, tag: str) -> dict[str, str]:
+    """The ``tag`` blocks of a README text, by name (what sits between the markers)."""
+    return {match["name"]: match["body"] for match in _marker(tag).finditer(text)}
+
+
+def replace_marked_blocks(text: str, blocks: Mapping[str, str], tag: str) -> str:
+    """``text`` with each named ``tag`` block's body replaced; a block missing from the text raises ValueError."""
+    missing = sorted(set(blocks) - set(read_marked_blocks(text, tag)))
+    if missing:
+        raise ValueError(f"README has no '<!-- {tag} {missing[0]} -->' marker to write into")
+    return _marker(tag).sub(lambda m: f"<!-- {tag} {m['name']} -->\n{blocks.get(m['name'], m['body'])}"
+                                      f"<!-- /{tag} {m['name']} -->", text)
+
+
 def read_blocks(text: str) -> dict[str, str]:
-    """The generated blocks of a README text, by name (what sits between the markers)."""
-    return {match["name"]: match["body"] for match in _MARKER.finditer(text)}
+    """The ``lab-table`` blocks of a README text, by name."""
+    return read_marked_blocks(text, "lab-table")
 
 
 def replace_blocks(text: str, blocks: Mapping[str, str]) -> str:
-    """``text`` with each named block's body replaced; a block missing from the text raises ValueError."""
-    missing = sorted(set(blocks) - set(read_blocks(text)))
-    if missing:
-        raise ValueError(f"README has no '<!-- lab-table {missing[0]} -->' marker to write into")
-    return _MARKER.sub(lambda m: f"<!-- lab-table {m['name']} -->\n{blocks.get(m['name'], m['body'])}"
-                                 f"<!-- /lab-table {m['name']} -->", text)
+    """``text`` with each named ``lab-table`` block's body replaced (ValueError for a missing one)."""
+    return replace_marked_blocks(text, blocks, "lab-table")

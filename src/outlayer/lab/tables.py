@@ -9,15 +9,12 @@ and tests/test_lab.py recomputes them and fails when the README and the code dis
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from outlayer.lab_tables import read_marked_blocks, replace_marked_blocks
+
 __all__ = ["README_RUNS", "blocks", "compute", "read_blocks", "replace_blocks"]
-
-_MARKER = re.compile(r"<!-- lab-experiment (?P<name>[a-z-]+) -->\n(?P<body>.*?)<!-- /lab-experiment (?P=name) -->",
-                     re.DOTALL)
-
 
 def _sweep() -> dict[str, Any]:
     from outlayer.lab import sweep
@@ -191,18 +188,9 @@ def blocks(results: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
 
 def read_blocks(text: str) -> dict[str, str]:
     """The ``<!-- lab-experiment NAME -->`` blocks of a README's text, by name."""
-    return {match["name"]: match["body"] for match in _MARKER.finditer(text)}
+    return read_marked_blocks(text, "lab-experiment")
 
 
 def replace_blocks(text: str, new: Mapping[str, str]) -> str:
     """``text`` with each named block's body replaced; a block without its markers raises ValueError."""
-    missing = sorted(set(new) - set(read_blocks(text)))
-    if missing:
-        raise ValueError(f"README has no <!-- lab-experiment {missing[0]} --> block")
-
-    def swap(match: re.Match[str]) -> str:
-        name = match["name"]
-        body = new.get(name, match["body"])
-        return f"<!-- lab-experiment {name} -->\n{body}<!-- /lab-experiment {name} -->"
-
-    return _MARKER.sub(swap, text)
+    return replace_marked_blocks(text, new, "lab-experiment")
