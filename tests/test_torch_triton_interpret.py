@@ -37,7 +37,23 @@ def test_the_triton_route_passes_in_a_fresh_interpreted_process() -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     summary = result.stdout.strip().splitlines()[-1]
-    assert summary.startswith("10 passed, 1 skipped"), result.stdout[-2000:]  # every test ran, bar this one
+    assert summary.startswith("10 passed, 2 skipped"), result.stdout[-2000:]  # every test ran, bar the two fresh-process runners
+
+@pytest.mark.slow
+@pytest.mark.skipif(INTERPRETED or bool(os.environ.get(_CHILD)), reason="the interpreter runs in this process: that file runs directly")
+def test_the_kernel_tests_of_test_triton_interpret_pass_in_a_fresh_interpreted_process() -> None:
+    """tests/test_triton_interpret.py skips itself where triton was imported compiled (CI's xdist
+    workers): run it here in a process of its own, so CI always runs the kernel under the interpreter."""
+    kernel_tests = os.path.join(os.path.dirname(__file__), "test_triton_interpret.py")
+    environment = dict(os.environ, TRITON_INTERPRET="1", **{_CHILD: "1"})
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", kernel_tests],
+        env=environment, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    summary = result.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "skipped" not in summary and "failed" not in summary, summary
+
 
 from outlayer._validate import InputError  # noqa: E402
 from outlayer.torch import cross_entropy, linear_cross_entropy  # noqa: E402

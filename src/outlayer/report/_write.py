@@ -34,6 +34,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -59,13 +60,25 @@ class ReportBusyError(ValueError):
 
 def check_target(out: Path) -> None:
     """Raise ValueError (one line) unless ``out`` is absent, an empty folder or an outlayer report."""
-    if not out.exists():
+    # One open of the folder, then every look goes through that handle: another writer may rename
+    # ``out`` away and a new report in at any moment (this check also runs before the lock), and
+    # separate exists / is_dir / listdir calls could each see a different folder.
+    try:
+        handle = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
         if out.is_symlink():
-            raise ValueError(f"--out {str(out)!r} is a link to a missing target; refusing to write through it")
+            raise ValueError(f"--out {str(out)!r} is a link to a missing target; refusing to write through it") from None
         return
-    if not out.is_dir():
-        raise ValueError(f"--out {str(out)!r} exists and is not a folder; refusing to overwrite it")
-    if (out / MARKER).is_file() or not any(out.iterdir()):
+    except NotADirectoryError:
+        raise ValueError(f"--out {str(out)!r} exists and is not a folder; refusing to overwrite it") from None
+    try:
+        names = os.listdir(handle)
+        is_report = MARKER in names and stat.S_ISREG(os.stat(MARKER, dir_fd=handle).st_mode)
+    except FileNotFoundError:  # the folder was a replaced report, deleted meanwhile: as if absent
+        return
+    finally:
+        os.close(handle)
+    if is_report or not names:
         return
     raise ValueError(
         f"--out {str(out)!r} exists and is not an outlayer report (no {MARKER} marker); "
